@@ -1,0 +1,1 @@
+//! The bridge plugin: configuration, the pure plan step, and applying the plan over netlink and nftables.

@@ -1,0 +1,1 @@
+//! The runtime side: load network configuration lists and run plugin chains, as libcni does.
