@@ -1,1 +1,78 @@
 //! Per-attachment masquerade and mac-spoof-check rules in nftables, one transaction per change.
+//!
+//! Rules are keyed on the attachment (network, container id, ifname), so DEL and GC need
+//! neither the container's namespace nor its addresses.
+
+use ipnet::IpNet;
+
+/// One attachment of a container to a network: what host-side state is keyed on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttachmentKey {
+    /// The network's `name`.
+    pub network: String,
+    /// `CNI_CONTAINERID`.
+    pub container_id: String,
+    /// `CNI_IFNAME`.
+    pub ifname: String,
+}
+
+/// The rules one attachment needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachmentRules {
+    /// Container addresses (with their subnet's prefix length) whose traffic leaving their
+    /// subnet is masqueraded (`ipMasq`); multicast is left alone, as the reference plugin does.
+    pub masquerade: Vec<IpNet>,
+    /// Drop frames entering the bridge from this host-side interface with another source MAC
+    /// (`macspoofchk`).
+    pub macspoof: Option<MacSpoof>,
+}
+
+/// The mac-spoof check of one attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacSpoof {
+    /// Host-side veth name.
+    pub host_ifname: String,
+    /// The only source MAC allowed from it.
+    pub mac: [u8; 6],
+}
+
+/// Errors from nftables.
+#[derive(Debug, thiserror::Error)]
+pub enum NftError {
+    /// libnftables could not be loaded.
+    #[error("cannot load libnftables (install the nftables package): {0}")]
+    Library(String),
+    /// The kernel or libnftables rejected a transaction; nothing of it was applied.
+    #[error("nftables transaction failed: {message}")]
+    Transaction {
+        /// What libnftables printed.
+        message: String,
+    },
+    /// The rules of an attachment are not as expected (CHECK).
+    #[error("nftables rules of {key} are not as expected: {problem}")]
+    Mismatch {
+        /// `network/container/ifname`.
+        key: String,
+        /// What differs.
+        problem: String,
+    },
+}
+
+impl From<NftError> for crate::error::CniError {
+    fn from(e: NftError) -> Self {
+        crate::error::CniError::new(crate::error::Code::Nftables, e.to_string())
+    }
+}
+
+/// The firewall seam the bridge plugin uses: add, delete, check and garbage-collect the rules
+/// of attachments. Each call is one nftables transaction (plus at most one read).
+pub trait Firewall {
+    /// Installs the rules of `key`, replacing any left from an earlier attempt.
+    fn add(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError>;
+    /// Removes every rule of `key`; succeeds when there is none.
+    fn del(&self, key: &AttachmentKey) -> Result<(), NftError>;
+    /// Verifies that exactly `rules` are installed for `key`.
+    fn check(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError>;
+    /// Removes the rules of every attachment of `network` not in `keep`.
+    fn gc(&self, network: &str, keep: &[AttachmentKey]) -> Result<(), NftError>;
+}
