@@ -1,1 +1,3 @@
 //! The bridge plugin: configuration, the pure plan step, and applying the plan over netlink and nftables.
+
+pub mod kernel;
