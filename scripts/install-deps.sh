@@ -7,7 +7,7 @@ packages=(
   iproute2 nftables libnftables1                 # netlink tools for tests; libnftables for the bridge plugin
   containernetworking-plugins                    # reference bridge/host-local for interop and benchmarks
   iptables                                       # the reference bridge's ipMasq uses it
-  iputils-ping busybox-static                    # traffic inside test namespaces
+  procps                                         # sysctl, to read kernel state in tests
 )
 
 missing=()
