@@ -11,11 +11,11 @@ pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 /// Panics, saying how to build it, when it is missing.
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps");
+    // Tests run from target/<profile>/deps/, binaries from target/<profile>/.
+    let mut dir = exe.parent().expect("executable has a directory");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("deps has a parent");
+    }
     let bin = dir.join(name);
     assert!(
         bin.is_file(),
@@ -136,4 +136,145 @@ pub fn invoke(dir: &PluginDir, plugin: &str, call: &Call<'_>, conf: &serde_json:
         },
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// A test "node": a throwaway host namespace where plugins run (so bridges and rules never
+/// touch the real host), a plugin directory, and an IPAM data directory.
+pub struct Host {
+    /// The host namespace.
+    pub ns: crate::Netns,
+    /// `CNI_PATH`.
+    pub plugins: PluginDir,
+    /// IPAM `dataDir`.
+    pub data: tempfile::TempDir,
+}
+
+impl Host {
+    /// A fresh host namespace with loopback up.
+    pub fn new() -> Self {
+        Self {
+            ns: crate::Netns::new(),
+            plugins: PluginDir::new(),
+            data: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Invokes `plugin` from inside the host namespace.
+    pub fn call(&self, plugin: &str, call: &Call<'_>, conf: &serde_json::Value) -> Reply {
+        self.ns.run(|| invoke(&self.plugins, plugin, call, conf))
+    }
+
+    /// ADD `ifname` of `pod` (container id = the pod namespace's name).
+    pub fn add(&self, plugin: &str, pod: &crate::Netns, ifname: &str, conf: &serde_json::Value) -> Reply {
+        let path = pod.path();
+        self.call(
+            plugin,
+            &Call { command: "ADD", container_id: pod.name(), netns: Some(&path), ifname },
+            conf,
+        )
+    }
+
+    /// DEL `ifname` of `pod`, passing its namespace path unless `without_netns`.
+    pub fn del(
+        &self,
+        plugin: &str,
+        container_id: &str,
+        netns: Option<&Path>,
+        ifname: &str,
+        conf: &serde_json::Value,
+    ) -> Reply {
+        self.call(plugin, &Call { command: "DEL", container_id, netns, ifname }, conf)
+    }
+
+    /// The IPAM data directory of network `name`.
+    pub fn network_dir(&self, name: &str) -> PathBuf {
+        self.data.path().join(name)
+    }
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which implementation of the bridge + host-local pair a configuration uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `skiff-bridge` with `skiff-host-local`.
+    Skiff,
+    /// The reference `bridge` with `host-local`.
+    Reference,
+}
+
+impl Flavor {
+    /// The bridge plugin's name.
+    pub fn bridge(self) -> &'static str {
+        match self {
+            Flavor::Skiff => "skiff-bridge",
+            Flavor::Reference => "bridge",
+        }
+    }
+
+    /// The IPAM plugin's name.
+    pub fn ipam(self) -> &'static str {
+        match self {
+            Flavor::Skiff => "skiff-host-local",
+            Flavor::Reference => "host-local",
+        }
+    }
+}
+
+/// A gateway bridge network configuration (`isDefaultGateway`), as the reference documents it.
+pub fn bridge_conf(
+    bridge: Flavor,
+    ipam: Flavor,
+    name: &str,
+    bridge_name: &str,
+    subnets: &[&str],
+    ip_masq: bool,
+    data_dir: &Path,
+) -> serde_json::Value {
+    let ranges: Vec<serde_json::Value> = subnets
+        .iter()
+        .map(|s| serde_json::json!([{ "subnet": s }]))
+        .collect();
+    serde_json::json!({
+        "cniVersion": "1.0.0",
+        "name": name,
+        "type": bridge.bridge(),
+        "bridge": bridge_name,
+        "isGateway": true,
+        "isDefaultGateway": true,
+        "ipMasq": ip_masq,
+        "ipam": {
+            "type": ipam.ipam(),
+            "ranges": ranges,
+            "dataDir": data_dir,
+        }
+    })
+}
+
+/// Listens on `addr` with a socket that belongs to namespace `ns`.
+pub fn listen(ns: &crate::Netns, addr: std::net::SocketAddr) -> std::net::TcpListener {
+    ns.run(|| std::net::TcpListener::bind(addr))
+        .unwrap_or_else(|e| panic!("cannot listen on {addr} in {}: {e}", ns.name()))
+}
+
+/// Connects to `addr` from namespace `ns` (3 s timeout).
+pub fn connect(ns: &crate::Netns, addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    ns.run(|| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)))
+}
+
+/// The first address of `family` (4 or 6) in an ADD result, without prefix length.
+pub fn result_ip(result: &serde_json::Value, family: u8) -> std::net::IpAddr {
+    result["ips"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|ip| ip["address"].as_str())
+        .filter_map(|a| a.parse::<ipnet::IpNet>().ok())
+        .map(|n| n.addr())
+        .find(|a| (family == 4) == a.is_ipv4())
+        .unwrap_or_else(|| panic!("no IPv{family} address in {result}"))
 }
