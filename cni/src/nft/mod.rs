@@ -5,6 +5,26 @@
 
 use ipnet::IpNet;
 
+mod check;
+mod fake;
+mod library;
+mod listing;
+mod naming;
+mod nftables;
+mod plan;
+mod rule;
+mod script;
+
+pub use fake::FakeFirewall;
+pub use listing::{parse_listing, Listing};
+pub use check::compare;
+pub use listing::{Element, ElementKey, ListedRule};
+pub use naming::{chain_name, network_chain_prefix, Family, TABLE};
+pub use nftables::Nftables;
+pub use plan::{conflicts, gc_removal, removal_from_chains, removal_of_chain, Removal};
+pub use rule::{expected_rules, Rule};
+pub use script::{add_script, removal_script};
+
 /// One attachment of a container to a network: what host-side state is keyed on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AttachmentKey {
@@ -14,6 +34,23 @@ pub struct AttachmentKey {
     pub container_id: String,
     /// `CNI_IFNAME`.
     pub ifname: String,
+}
+
+impl AttachmentKey {
+    /// The key of `ifname` of container `container_id` on `network`.
+    pub fn new(network: &str, container_id: &str, ifname: &str) -> Self {
+        Self {
+            network: network.to_string(),
+            container_id: container_id.to_string(),
+            ifname: ifname.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for AttachmentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.network, self.container_id, self.ifname)
+    }
 }
 
 /// The rules one attachment needs.
@@ -40,8 +77,14 @@ pub struct MacSpoof {
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
     /// libnftables could not be loaded.
-    #[error("cannot load libnftables (install the nftables package): {0}")]
+    #[error("cannot load libnftables.so.1 (apt-get install libnftables1): {0}")]
     Library(String),
+    /// A host interface name that cannot be written into an nftables script safely.
+    #[error("interface name {0:?} cannot be used in an nftables rule")]
+    InvalidIfname(String),
+    /// libnftables printed a listing this module does not understand.
+    #[error("unexpected nftables listing: {0}")]
+    Listing(String),
     /// The kernel or libnftables rejected a transaction; nothing of it was applied.
     #[error("nftables transaction failed: {message}")]
     Transaction {
