@@ -1,0 +1,87 @@
+//! DEL and GC: remove host-side state by derived names and attachment keys, without the
+//! container's namespace. Both keep going past errors and report them all.
+
+use super::config::Config;
+use super::names::{host_veth_name, is_host_veth_name};
+use super::namespaces::net_error;
+use super::plugin::{attachment, combine, Bridge};
+use crate::conf::valid_attachments;
+use crate::error::CniError;
+use crate::nft::AttachmentKey;
+use crate::skel::Request;
+use std::collections::HashSet;
+
+/// DEL: delete the host veth (its peer goes with it), the firewall rules, then the addresses.
+/// Idempotent; needs neither the netns nor `prevResult`.
+pub(super) fn del(bridge: &Bridge, req: &Request) -> Result<(), CniError> {
+    let config = Config::parse(&req.stdin)?;
+    let key = attachment(&config, req);
+    let veth = host_veth_name(&key);
+    let mut errors = Vec::new();
+    match bridge.namespaces.host() {
+        Ok(mut host) => match host.delete_link(&veth) {
+            Ok(existed) => tracing::debug!(veth, existed, "host veth deleted"),
+            Err(e) => errors.push(net_error(e)),
+        },
+        Err(e) => errors.push(e),
+    }
+    if let Err(e) = bridge.firewall.del(&key) {
+        errors.push(e.into());
+    }
+    if let Some(ipam) = &config.ipam_type {
+        if let Err(e) = bridge.ipam.del(ipam, req) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        tracing::info!(network = %key.network, container = %key.container_id, ifname = %key.ifname, "detached");
+    }
+    combine(errors)
+}
+
+/// GC: drop the rules and host veths of attachments not listed as valid, then let IPAM
+/// release their addresses.
+pub(super) fn gc(bridge: &Bridge, req: &Request) -> Result<(), CniError> {
+    let config = Config::parse(&req.stdin)?;
+    let keep: Vec<AttachmentKey> = valid_attachments(&req.stdin)?
+        .into_iter()
+        .map(|a| AttachmentKey {
+            network: config.name.clone(),
+            container_id: a.container_id,
+            ifname: a.ifname,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    if let Err(e) = bridge.firewall.gc(&config.name, &keep) {
+        errors.push(e.into());
+    }
+    if let Err(e) = gc_veths(bridge, &config, &keep) {
+        errors.push(e);
+    }
+    if let Some(ipam) = &config.ipam_type {
+        if let Err(e) = bridge.ipam.gc(ipam, req) {
+            errors.push(e);
+        }
+    }
+    combine(errors)
+}
+
+/// Deletes ports of the bridge that have our derived-name form but belong to no valid
+/// attachment. Deleting a veth that vanished meanwhile is fine.
+fn gc_veths(bridge: &Bridge, config: &Config, keep: &[AttachmentKey]) -> Result<(), CniError> {
+    let mut host = bridge.namespaces.host()?;
+    let Some(br) = host.link_by_name(&config.bridge).map_err(net_error)? else {
+        return Ok(());
+    };
+    let valid: HashSet<String> = keep.iter().map(host_veth_name).collect();
+    let mut errors = Vec::new();
+    for port in host.ports(br.index).map_err(net_error)? {
+        if is_host_veth_name(&port.name) && !valid.contains(&port.name) {
+            tracing::info!(network = %config.name, veth = %port.name, "GC: deleting veth of a stale attachment");
+            if let Err(e) = host.delete_link(&port.name) {
+                errors.push(net_error(e));
+            }
+        }
+    }
+    combine(errors)
+}
