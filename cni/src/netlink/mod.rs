@@ -105,7 +105,14 @@ impl NetOps for Netlink {
                 Err(f) if f.errno() == Some(libc::EEXIST) => self
                     .get_link(name)?
                     .ok_or_else(|| NetError::NotFound { name: name.clone() })?,
-                Err(f) => return Err(failed(format!("create bridge {name}"), f)),
+                Err(f) => {
+                    let vlan = if spec.vlan_filtering {
+                        " with VLAN filtering"
+                    } else {
+                        ""
+                    };
+                    return Err(failed(format!("create bridge {name}{vlan}"), f));
+                }
             },
         };
         let current = link::link_info(&msg);
@@ -133,8 +140,16 @@ impl NetOps for Netlink {
     ) -> Result<LinkInfo, NetError> {
         let msg = link::new_veth(spec, peer_netns.as_raw_fd());
         match self.create_link(msg, &spec.host_name) {
-            Ok(Some(host)) => Ok(host),
-            Ok(None) => self.require_link(&spec.host_name),
+            Ok(echoed) => {
+                let host = echoed.map_or_else(|| self.require_link(&spec.host_name), Ok)?;
+                tracing::debug!(
+                    host = %spec.host_name,
+                    container = %spec.container_name,
+                    index = host.index,
+                    "created veth pair"
+                );
+                Ok(host)
+            }
             Err(f) if f.errno() == Some(libc::EEXIST) => {
                 // The kernel does not say which end collided: the host name is checked here,
                 // so otherwise it was the container name in the container namespace.
@@ -157,7 +172,10 @@ impl NetOps for Netlink {
 
     fn delete_link(&mut self, name: &str) -> Result<bool, NetError> {
         match self.sock.request(Rtnl::DelLink(link::by_name(name)), 0) {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                tracing::debug!(link = %name, "deleted link");
+                Ok(true)
+            }
             Err(f) if f.errno() == Some(libc::ENODEV) => Ok(false),
             Err(f) => Err(failed(format!("delete link {name}"), f)),
         }
