@@ -129,8 +129,9 @@ impl<E: PluginExec> Network<E> {
     }
 
     /// Attaches a container: runs every plugin's ADD in order, each getting the previous
-    /// plugin's result as `prevResult`, then caches the final result. On failure nothing is
-    /// cached and the caller should DEL to clean up what earlier plugins did.
+    /// plugin's result as `prevResult`, then caches the final result. On any failure
+    /// (including the cache write) nothing is cached and the caller should DEL to clean up
+    /// what the plugins did, as with libcni.
     pub fn add(&self, att: &AttachmentArgs) -> Result<CniResult, RuntimeError> {
         att.validate(Command::Add)
             .map_err(RuntimeError::InvalidAttachment)?;
