@@ -41,32 +41,35 @@ impl Node {
         self.dirs.path().join(d)
     }
 
-    /// Writes a bridge + host-local + loopback chain and loads it back from the conf dir.
+    /// Writes a bridge + host-local chain, followed by the reference loopback plugin when
+    /// `loopback` (it speaks CNI up to 1.0.0), and loads it back from the conf dir.
     fn network(
         &self,
         bridge: &str,
         ipam: &str,
         versions: serde_json::Value,
+        loopback: bool,
         cni_path: Vec<PathBuf>,
     ) -> Network {
+        let mut plugins = vec![json!({
+            "type": bridge,
+            "bridge": "rt0",
+            "isGateway": true,
+            "ipMasq": false,
+            "ipam": {
+                "type": ipam,
+                "ranges": [[{"subnet": "10.77.0.0/24"}]],
+                "dataDir": self.dir("ipam"),
+            }
+        })];
+        if loopback {
+            plugins.push(json!({"type": "loopback"}));
+        }
         let conflist = json!({
             "cniVersion": "1.0.0",
             "cniVersions": versions,
             "name": "rtnet",
-            "plugins": [
-                {
-                    "type": bridge,
-                    "bridge": "rt0",
-                    "isGateway": true,
-                    "ipMasq": false,
-                    "ipam": {
-                        "type": ipam,
-                        "ranges": [[{"subnet": "10.77.0.0/24"}]],
-                        "dataDir": self.dir("ipam"),
-                    }
-                },
-                {"type": "loopback"}
-            ]
+            "plugins": plugins,
         });
         std::fs::write(
             self.dir("net.d").join("10-rtnet.conflist"),
@@ -169,6 +172,7 @@ fn reference_plugin_chain_attaches_checks_and_detaches_a_pod() {
         "bridge",
         "host-local",
         json!([]),
+        true,
         vec![PathBuf::from(REFERENCE_DIR)],
     );
     attach_check_detach(&node, &network);
@@ -183,7 +187,24 @@ fn skiff_plugin_chain_attaches_checks_and_detaches_a_pod() {
     let network = node.network(
         "skiff-bridge",
         "skiff-host-local",
+        json!([]),
+        true,
+        vec![plugins.path().to_path_buf()],
+    );
+    attach_check_detach(&node, &network);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces, bridge and veth"]
+fn skiff_bridge_at_cni_1_1_0_reports_status_and_attaches_a_pod() {
+    require(NEEDS);
+    let node = Node::new();
+    let plugins = PluginDir::new();
+    let network = node.network(
+        "skiff-bridge",
+        "skiff-host-local",
         json!(["1.0.0", "1.1.0"]),
+        false,
         vec![plugins.path().to_path_buf()],
     );
     assert_eq!(network.config().cni_version.as_str(), "1.1.0");
@@ -195,7 +216,7 @@ fn skiff_plugin_chain_attaches_checks_and_detaches_a_pod() {
 
 #[test]
 #[ignore = "needs root: network namespaces, bridge and veth"]
-fn skiff_plugin_chain_gc_detaches_stale_pods_only() {
+fn skiff_bridge_gc_detaches_stale_pods_only() {
     require(NEEDS);
     let node = Node::new();
     let plugins = PluginDir::new();
@@ -203,6 +224,7 @@ fn skiff_plugin_chain_gc_detaches_stale_pods_only() {
         "skiff-bridge",
         "skiff-host-local",
         json!(["1.0.0", "1.1.0"]),
+        false,
         vec![plugins.path().to_path_buf()],
     );
     let (kept, stale) = (Netns::new(), Netns::new());
