@@ -166,7 +166,7 @@ mod tests {
     fn add_prints_result_in_config_version() {
         let o = run_with("ADD", r#"{"cniVersion":"1.0.0","name":"n","type":"t"}"#);
         assert_eq!(o.status, 0);
-        assert_eq!(o.stdout, r#"{"cniVersion":"1.0.0"}"#);
+        assert_eq!(o.stdout, r#"{"cniVersion":"1.0.0","dns":{}}"#);
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub struct CniResult {
     /// Routes installed in the container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
-    /// DNS settings for the container.
-    #[serde(default, skip_serializing_if = "Dns::is_empty")]
+    /// DNS settings for the container (always printed, `{}` when empty, as the reference does).
+    #[serde(default)]
     pub dns: Dns,
 }
 
@@ -218,7 +218,8 @@ mod tests {
                     {"name": "eth0", "mac": "0a:58:0a:16:00:05", "mtu": 1500, "sandbox": "/run/netns/p"}
                 ],
                 "ips": [{"address": "10.22.0.5/16", "gateway": "10.22.0.1", "interface": 1}],
-                "routes": [{"dst": "0.0.0.0/0", "gw": "10.22.0.1", "mtu": 1400}]
+                "routes": [{"dst": "0.0.0.0/0", "gw": "10.22.0.1", "mtu": 1400}],
+                "dns": {}
             })
         );
     }
@@ -235,7 +236,8 @@ mod tests {
                     {"name": "eth0", "mac": "0a:58:0a:16:00:05", "sandbox": "/run/netns/p"}
                 ],
                 "ips": [{"address": "10.22.0.5/16", "gateway": "10.22.0.1", "interface": 1}],
-                "routes": [{"dst": "0.0.0.0/0", "gw": "10.22.0.1"}]
+                "routes": [{"dst": "0.0.0.0/0", "gw": "10.22.0.1"}],
+                "dns": {}
             })
         );
     }

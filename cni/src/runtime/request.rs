@@ -281,7 +281,7 @@ mod tests {
         let v = prev_result_for(Version::V1_0_0, &cached).unwrap();
         assert_eq!(
             v,
-            json!({"cniVersion":"1.0.0","interfaces":[{"name":"eth0"}]})
+            json!({"cniVersion":"1.0.0","interfaces":[{"name":"eth0"}],"dns":{}})
         );
     }
 }
