@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::listing::{ElementKey, Listing};
 use super::naming::{chain_name, TABLE};
+use super::plan::base_repairs;
 use super::rule::expected_rules;
 use super::{AttachmentKey, AttachmentRules, NftError};
 
@@ -15,7 +16,15 @@ pub fn compare(
     tables: &[Listing],
 ) -> Result<(), NftError> {
     let chain = chain_name(key);
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = base_repairs(rules, tables)
+        .into_iter()
+        .map(|f| {
+            format!(
+                "base chain or maps of table {} {TABLE} missing or altered",
+                f.keyword()
+            )
+        })
+        .collect();
     for l in tables {
         let f = l.family.keyword();
         let want: Vec<String> = expected_rules(rules, l.family)
@@ -70,11 +79,9 @@ pub fn compare(
                 key_text(&e.key),
                 e.target
             )),
-            (false, true) => problems.push(format!(
-                "unexpected {} element {}",
-                e.map,
-                key_text(&e.key)
-            )),
+            (false, true) => {
+                problems.push(format!("unexpected {} element {}", e.map, key_text(&e.key)))
+            }
         }
     }
     problems.extend(
@@ -106,7 +113,13 @@ mod tests {
 
     fn installed(key: &AttachmentKey, rules: &AttachmentRules) -> Vec<Listing> {
         let chain = chain_name(key);
-        let mut inet = Listing::empty(Family::Inet);
+        // The base objects as listed, without the attachment the file also holds.
+        let mut inet = super::super::listing::parse_listing(
+            Family::Inet,
+            include_str!("testdata/inet-table.json"),
+        )
+        .unwrap();
+        inet.chains.retain(|name, _| name == "postrouting");
         inet.chains.insert(
             chain.clone(),
             expected_rules(rules, Family::Inet)
@@ -156,10 +169,35 @@ mod tests {
             panic!("not a mismatch");
         };
         assert_eq!(k, "n/c/eth0");
-        assert!(problem.contains("rule missing in inet: ip saddr 10.1.0.3"), "{problem}");
-        assert!(problem.contains("unexpected rule in inet: ip saddr 10.1.0.2"), "{problem}");
-        assert!(problem.contains("unexpected masq4 element 10.1.0.2"), "{problem}");
-        assert!(problem.contains("map element 10.1.0.3 missing"), "{problem}");
+        assert!(
+            problem.contains("rule missing in inet: ip saddr 10.1.0.3"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("unexpected rule in inet: ip saddr 10.1.0.2"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("unexpected masq4 element 10.1.0.2"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("map element 10.1.0.3 missing"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn missing_base_objects_are_named() {
+        let key = AttachmentKey::new("n", "c", "eth0");
+        let rules = AttachmentRules {
+            masquerade: vec!["10.1.0.2/24".parse().unwrap()],
+            macspoof: None,
+        };
+        let mut tables = installed(&key, &rules);
+        tables[0].chains.remove("postrouting");
+        let err = compare(&key, &rules, &tables).unwrap_err().to_string();
+        assert!(err.contains("base chain or maps of table inet"), "{err}");
     }
 
     #[test]

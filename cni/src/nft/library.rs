@@ -2,7 +2,7 @@
 //! in-process. A context talks to the network namespace of the thread that uses it.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::NftError;
 
@@ -16,10 +16,15 @@ type CtxGetBuffer = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type CtxSetFlags = unsafe extern "C" fn(*mut c_void, c_uint);
 type RunCmd = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 
-/// libnftables keeps some process-wide state; one context at a time is the safe use.
+/// libnftables keeps some process-wide state; one call at a time is the safe use.
 static LOCK: Mutex<()> = Mutex::new(());
 
+fn locked() -> std::sync::MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The entry points of a loaded libnftables.
+#[derive(Clone)]
 pub(super) struct Library {
     ctx_new: CtxNew,
     ctx_free: CtxFree,
@@ -30,7 +35,7 @@ pub(super) struct Library {
     set_output_flags: CtxSetFlags,
     run_cmd: RunCmd,
     // Keeps the function pointers above valid.
-    _lib: libloading::Library,
+    _lib: Arc<libloading::Library>,
 }
 
 impl Library {
@@ -57,38 +62,43 @@ impl Library {
                     .get::<CtxSetFlags>("nft_ctx_output_set_flags")
                     .map_err(err)?,
                 run_cmd: *lib.get::<RunCmd>("nft_run_cmd_from_buffer").map_err(err)?,
-                _lib: lib,
+                _lib: Arc::new(lib),
             })
         }
     }
 
-    /// Runs `f` with a fresh context created on the calling thread (so in its namespace).
-    pub(super) fn with_context<T>(
-        &self,
-        f: impl FnOnce(&mut Context<'_>) -> Result<T, NftError>,
-    ) -> Result<T, NftError> {
-        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: nft_ctx_new has no preconditions; 0 is NFT_CTX_DEFAULT.
-        let raw = unsafe { (self.ctx_new)(0) };
-        if raw.is_null() {
-            return Err(NftError::Library("nft_ctx_new failed".into()));
+    /// A new context. Its netlink socket belongs to the network namespace of the calling
+    /// thread, whichever thread uses it later.
+    pub(super) fn context(&self) -> Result<Context, NftError> {
+        let _guard = locked();
+        // SAFETY: nft_ctx_new has no preconditions; 0 is NFT_CTX_DEFAULT. `raw` is then a live
+        // context, freed here on failure or by Context's Drop.
+        unsafe {
+            let raw = (self.ctx_new)(0);
+            if raw.is_null() {
+                return Err(NftError::Library("nft_ctx_new failed".into()));
+            }
+            if (self.buffer_output)(raw) != 0 || (self.buffer_error)(raw) != 0 {
+                (self.ctx_free)(raw);
+                return Err(NftError::Library("cannot buffer libnftables output".into()));
+            }
+            Ok(Context {
+                lib: self.clone(),
+                raw,
+            })
         }
-        let mut ctx = Context { lib: self, raw };
-        // SAFETY: `raw` is a live context.
-        let buffered =
-            unsafe { (self.buffer_output)(raw) == 0 && (self.buffer_error)(raw) == 0 };
-        if !buffered {
-            return Err(NftError::Library("cannot buffer libnftables output".into()));
-        }
-        f(&mut ctx)
     }
 }
 
 /// A libnftables context with buffered output and error streams.
-pub(super) struct Context<'a> {
-    lib: &'a Library,
+pub(super) struct Context {
+    lib: Library,
     raw: *mut c_void,
 }
+
+// SAFETY: a libnftables context is plain heap state plus a socket, not tied to the thread that
+// made it; every call into it holds LOCK, so it is never used from two threads at once.
+unsafe impl Send for Context {}
 
 /// What a command printed.
 pub(super) struct Outcome {
@@ -100,11 +110,12 @@ pub(super) struct Outcome {
     pub error: String,
 }
 
-impl Context<'_> {
+impl Context {
     /// Runs `script` as one batch; `json` selects JSON output (for listings).
     pub(super) fn run(&mut self, script: &str, json: bool) -> Result<Outcome, NftError> {
         let script = CString::new(script)
             .map_err(|_| NftError::Library("script contains a NUL byte".into()))?;
+        let _guard = locked();
         // SAFETY: `raw` is live and `script` is a NUL-terminated string outliving the call;
         // the returned buffers stay valid until the next command on this context and are
         // copied before that.
@@ -156,8 +167,11 @@ unsafe fn copy(p: *const c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-impl Drop for Context<'_> {
+/// Closing the socket waits, in the kernel, until objects deleted by the last transaction are
+/// freed (an RCU grace period, ~10 ms): keep a context until a moment where that costs nothing.
+impl Drop for Context {
     fn drop(&mut self) {
+        let _guard = locked();
         // SAFETY: `raw` came from nft_ctx_new and is freed once.
         unsafe { (self.lib.ctx_free)(self.raw) }
     }

@@ -19,6 +19,8 @@ pub struct Listing {
     pub chains: BTreeMap<String, Vec<ListedRule>>,
     /// Elements of the verdict maps that jump to a chain.
     pub elements: Vec<Element>,
+    /// Names of the maps listed.
+    pub maps: Vec<String>,
 }
 
 /// A listed rule: its handle and the rule, or its JSON when it is not one this module writes.
@@ -57,6 +59,7 @@ impl Listing {
             family,
             chains: BTreeMap::new(),
             elements: Vec::new(),
+            maps: Vec::new(),
         }
     }
 }
@@ -90,6 +93,7 @@ pub fn parse_listing(family: Family, json: &str) -> Result<Listing, NftError> {
                     rule: parsed,
                 });
         } else if let Some(map) = item.get("map") {
+            listing.maps.push(str_field(map, "name")?.to_string());
             parse_map(map, &mut listing.elements)?;
         }
     }
@@ -134,8 +138,7 @@ fn parse_map(map: &Value, out: &mut Vec<Element>) -> Result<(), NftError> {
 }
 
 fn element_key_text(v: &Value) -> Option<&str> {
-    v.as_str()
-        .or_else(|| v.get("elem")?.get("val")?.as_str())
+    v.as_str().or_else(|| v.get("elem")?.get("val")?.as_str())
 }
 
 fn str_field<'a>(obj: &'a Value, field: &str) -> Result<&'a str, NftError> {
@@ -165,7 +168,10 @@ mod tests {
             rules[1].rule.as_ref().unwrap().to_string(),
             "ip saddr 10.88.0.5 ip daddr != 224.0.0.0/4 masquerade"
         );
-        assert!(l.chains["postrouting"][0].rule.is_err(), "vmap rule is not an attachment rule");
+        assert!(
+            l.chains["postrouting"][0].rule.is_err(),
+            "vmap rule is not an attachment rule"
+        );
         assert_eq!(
             l.elements,
             [Element {

@@ -15,15 +15,17 @@ mod plan;
 mod rule;
 mod script;
 
-pub use fake::FakeFirewall;
-pub use listing::{parse_listing, Listing};
 pub use check::compare;
-pub use listing::{Element, ElementKey, ListedRule};
+pub use fake::FakeFirewall;
+pub use listing::{parse_listing, Element, ElementKey, ListedRule, Listing};
 pub use naming::{chain_name, network_chain_prefix, Family, TABLE};
 pub use nftables::Nftables;
-pub use plan::{conflicts, gc_removal, removal_from_chains, removal_of_chain, Removal};
+pub use plan::{
+    base_intact, base_repairs, conflicts, gc_removal, removal_from_chains, removal_of_chain,
+    Removal,
+};
 pub use rule::{expected_rules, Rule};
-pub use script::{add_script, removal_script};
+pub use script::{add_script, base_script, removal_script};
 
 /// One attachment of a container to a network: what host-side state is keyed on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

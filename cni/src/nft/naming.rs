@@ -55,7 +55,11 @@ pub fn chain_name(key: &AttachmentKey) -> String {
     h.update([0]);
     h.update(key.ifname.as_bytes());
     let digest = h.finalize();
-    format!("{}{}", network_chain_prefix(&key.network), hex(&digest[..8]))
+    format!(
+        "{}{}",
+        network_chain_prefix(&key.network),
+        hex(&digest[..8])
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {

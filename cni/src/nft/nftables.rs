@@ -1,21 +1,38 @@
 //! [`Firewall`] over libnftables, in-process: one transaction per change, reads only where a
 //! change needs to know what is installed.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::os::unix::fs::MetadataExt;
+use std::sync::{Mutex, OnceLock};
 
 use super::check::compare;
 use super::library::{Context, Library};
 use super::listing::{parse_listing, Listing};
 use super::naming::{chain_name, Family, TABLE};
-use super::plan::{conflicts, gc_removal, removal_from_chains, removal_of_chain};
-use super::script::{add_script, removal_script};
+use super::plan::{
+    base_repairs, conflicts, gc_removal, removal_from_chains, removal_of_chain, Removal,
+};
+use super::script::{add_script, base_script, removal_script};
 use super::{AttachmentKey, AttachmentRules, Firewall, NftError};
 
 /// The kernel's nftables through libnftables, loaded the first time rules are needed.
+///
+/// The libnftables context (and its netlink socket) is kept until this value is dropped or is
+/// used from another network namespace: closing the socket after a transaction that deleted
+/// something waits for an RCU grace period (~10 ms), so a plugin should drop it last (after
+/// deleting the veth, say) where that wait has already passed.
 #[derive(Default)]
 pub struct Nftables {
     lib: OnceLock<Result<Library, String>>,
+    ctx: Mutex<Option<(NetnsId, Context)>>,
+}
+
+/// Identity (device, inode) of a network namespace.
+type NetnsId = (u64, u64);
+
+fn current_netns() -> Result<NetnsId, NftError> {
+    let m = std::fs::metadata("/proc/thread-self/ns/net")
+        .map_err(|e| NftError::Library(format!("cannot identify the network namespace: {e}")))?;
+    Ok((m.dev(), m.ino()))
 }
 
 impl std::fmt::Debug for Nftables {
@@ -46,24 +63,38 @@ impl Nftables {
             .map_err(|e| NftError::Library(e.clone()))
     }
 
-    /// Runs `f` in a fresh context, or returns `Ok(None)` without libnftables: a host without it
-    /// cannot hold Skiff rules, so removing them is already done.
+    /// Runs `f` with the context of the calling thread's network namespace.
+    fn with_context<T>(
+        &self,
+        f: impl FnOnce(&mut Context) -> Result<T, NftError>,
+    ) -> Result<T, NftError> {
+        let lib = self.library()?;
+        let ns = current_netns()?;
+        let mut slot = self.ctx.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_none_or(|(at, _)| *at != ns) {
+            *slot = None;
+            *slot = Some((ns, lib.context()?));
+        }
+        let (_, ctx) = slot.as_mut().expect("context set above");
+        f(ctx)
+    }
+
+    /// Like [`with_context`](Self::with_context), but `Ok(None)` without libnftables: a host
+    /// without it cannot hold Skiff rules, so removing them is already done.
     fn removing<T>(
         &self,
-        f: impl FnOnce(&mut Context<'_>) -> Result<T, NftError>,
+        f: impl FnOnce(&mut Context) -> Result<T, NftError>,
     ) -> Result<Option<T>, NftError> {
-        match self.library() {
-            Ok(lib) => lib.with_context(f).map(Some),
-            Err(e) => {
-                tracing::warn!(error = %e, "no nftables rules to remove");
-                Ok(None)
-            }
+        if let Err(e) = self.library() {
+            tracing::warn!(error = %e, "no nftables rules to remove");
+            return Ok(None);
         }
+        self.with_context(f).map(Some)
     }
 }
 
 /// `list table` of both Skiff tables; a missing table lists as empty.
-fn read_tables(ctx: &mut Context<'_>) -> Result<Vec<Listing>, NftError> {
+fn read_tables(ctx: &mut Context) -> Result<Vec<Listing>, NftError> {
     Family::ALL
         .iter()
         .map(|&f| {
@@ -77,7 +108,7 @@ fn read_tables(ctx: &mut Context<'_>) -> Result<Vec<Listing>, NftError> {
 }
 
 /// `list chain` of `chain` in both tables; only the families where it exists.
-fn read_chain(ctx: &mut Context<'_>, chain: &str) -> Result<Vec<Listing>, NftError> {
+fn read_chain(ctx: &mut Context, chain: &str) -> Result<Vec<Listing>, NftError> {
     let mut out = Vec::new();
     for f in Family::ALL {
         let cmd = format!("list chain {} {TABLE} {chain}", f.keyword());
@@ -88,34 +119,47 @@ fn read_chain(ctx: &mut Context<'_>, chain: &str) -> Result<Vec<Listing>, NftErr
     Ok(out)
 }
 
+fn apply_removal(ctx: &mut Context, removal: &Removal) -> Result<(), NftError> {
+    if removal.is_empty() {
+        return Ok(());
+    }
+    ctx.apply(&removal_script(removal))
+}
+
 impl Firewall for Nftables {
     fn add(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError> {
         let script = add_script(key, rules)?;
         if script.is_empty() {
             return Ok(());
         }
-        let start = Instant::now();
-        self.library()?.with_context(|ctx| {
-            // The common path writes without reading; only a leftover makes it fail.
+        self.with_context(|ctx| {
+            // The common path is one write and no read. It fails as a whole when the base
+            // objects are missing (first attachment) or a leftover is in the way.
             let Err(first) = ctx.apply(&script) else {
                 return Ok(());
             };
             let tables = read_tables(ctx)?;
+            let repairs = base_repairs(rules, &tables);
             let removal = conflicts(key, rules, &tables);
-            if removal.is_empty() {
+            if repairs.is_empty() && removal.is_empty() {
                 return Err(first);
             }
-            tracing::info!(
-                network = %key.network, container = %key.container_id, ifname = %key.ifname,
-                elements = removal.elements.len(), chains = removal.chains.len(),
-                "replacing leftover nftables rules"
-            );
-            ctx.apply(&(removal_script(&removal) + &script))
+            if !removal.is_empty() {
+                tracing::info!(
+                    network = %key.network, container = %key.container_id, ifname = %key.ifname,
+                    elements = removal.elements.len(), rules = removal.rules.len(),
+                    chains = removal.chains.len(),
+                    "replacing leftover nftables rules"
+                );
+            }
+            let mut retry: String = repairs.into_iter().map(base_script).collect();
+            retry.push_str(&removal_script(&removal));
+            retry.push_str(&script);
+            ctx.apply(&retry)
         })?;
         tracing::debug!(
             network = %key.network, container = %key.container_id, ifname = %key.ifname,
-            chain = %chain_name(key), elapsed_us = start.elapsed().as_micros() as u64,
-            "nftables rules added"
+            chain = %chain_name(key), "nftables rules added"
         );
         Ok(())
     }
@@ -124,16 +168,11 @@ impl Firewall for Nftables {
         let chain = chain_name(key);
         self.removing(|ctx| {
             let removal = removal_from_chains(&chain, &read_chain(ctx, &chain)?);
-            if removal.is_empty() {
-                return Ok(());
-            }
-            if let Err(first) = ctx.apply(&removal_script(&removal)) {
+            if let Err(first) = apply_removal(ctx, &removal) {
                 // Rules and elements disagree (edited by hand?): go by the maps instead.
                 tracing::warn!(chain = %chain, error = %first, "deleting by the map contents");
-                let removal = removal_of_chain(&chain, &read_tables(ctx)?);
-                if !removal.is_empty() {
-                    ctx.apply(&removal_script(&removal))?;
-                }
+                let tables = read_tables(ctx)?;
+                apply_removal(ctx, &removal_of_chain(&chain, &tables))?;
             }
             tracing::debug!(
                 network = %key.network, container = %key.container_id, ifname = %key.ifname,
@@ -145,21 +184,20 @@ impl Firewall for Nftables {
     }
 
     fn check(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError> {
-        let tables = self.library()?.with_context(read_tables)?;
+        let tables = self.with_context(read_tables)?;
         compare(key, rules, &tables)
     }
 
     fn gc(&self, network: &str, keep: &[AttachmentKey]) -> Result<(), NftError> {
         self.removing(|ctx| {
             let removal = gc_removal(network, keep, &read_tables(ctx)?);
-            if removal.is_empty() {
-                return Ok(());
+            if !removal.is_empty() {
+                tracing::info!(
+                    network = %network, chains = removal.chains.len(),
+                    "removing nftables rules of stale attachments"
+                );
             }
-            tracing::info!(
-                network = %network, chains = removal.chains.len(),
-                "removing nftables rules of stale attachments"
-            );
-            ctx.apply(&removal_script(&removal))
+            apply_removal(ctx, &removal)
         })
         .map(drop)
     }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::listing::{Element, ElementKey, Listing};
 use super::naming::{chain_name, network_chain_prefix, Family, MACSPOOF, MASQ4, MASQ6};
+use super::rule::expected_rules;
 use super::{AttachmentKey, AttachmentRules};
 
 /// What one transaction deletes, in this order: map elements, rules, chains.
@@ -46,6 +47,46 @@ fn addr_map(a: &IpAddr) -> &'static str {
         IpAddr::V4(_) => MASQ4,
         IpAddr::V6(_) => MASQ6,
     }
+}
+
+/// Whether a table listing holds the base objects of its family exactly as
+/// [`base_script`](super::script::base_script) writes them.
+pub fn base_intact(l: &Listing) -> bool {
+    // (base chain, [(map, selector pointer, selector value)] in rule order)
+    let (chain, vmaps): (&str, &[(&str, &str, &str)]) = match l.family {
+        Family::Inet => (
+            "postrouting",
+            &[
+                (MASQ4, "/key/payload/protocol", "ip"),
+                (MASQ6, "/key/payload/protocol", "ip6"),
+            ],
+        ),
+        Family::Bridge => ("prerouting", &[(MACSPOOF, "/key/meta/key", "iifname")]),
+    };
+    let Some(rules) = l.chains.get(chain) else {
+        return false;
+    };
+    rules.len() == vmaps.len()
+        && rules.iter().zip(vmaps).all(|(lr, (map, ptr, sel))| {
+            let Err(json) = &lr.rule else { return false };
+            let Ok(expr) = serde_json::from_str::<serde_json::Value>(json) else {
+                return false;
+            };
+            let vmap = expr.pointer("/0/vmap");
+            l.maps.iter().any(|m| m == map)
+                && expr.as_array().is_some_and(|a| a.len() == 1)
+                && vmap.and_then(|v| v.pointer(ptr)) == Some(&serde_json::json!(sel))
+                && vmap.and_then(|v| v.get("data")) == Some(&serde_json::json!(format!("@{map}")))
+        })
+}
+
+/// The families whose base objects `rules` needs but `tables` lacks (or holds altered).
+pub fn base_repairs(rules: &AttachmentRules, tables: &[Listing]) -> Vec<Family> {
+    Family::ALL
+        .into_iter()
+        .filter(|&f| !expected_rules(rules, f).is_empty())
+        .filter(|&f| !tables.iter().any(|l| l.family == f && base_intact(l)))
+        .collect()
 }
 
 /// DEL's plan from listings of the attachment's `chain` alone (one per family where it
@@ -129,7 +170,11 @@ pub fn conflicts(key: &AttachmentKey, rules: &AttachmentRules, tables: &[Listing
             .map(|m| ElementKey::Ifname(m.host_ifname.clone())),
     );
     for l in tables {
-        for e in l.elements.iter().filter(|e| wanted.contains(&e.key) && e.target != chain) {
+        for e in l
+            .elements
+            .iter()
+            .filter(|e| wanted.contains(&e.key) && e.target != chain)
+        {
             r.elements.insert(e.clone());
             let Some(other) = l.chains.get(&e.target) else {
                 continue;
@@ -152,7 +197,6 @@ pub fn conflicts(key: &AttachmentKey, rules: &AttachmentRules, tables: &[Listing
 #[cfg(test)]
 mod tests {
     use super::super::listing::ListedRule;
-    use super::super::rule::expected_rules;
     use super::super::MacSpoof;
     use super::*;
 
@@ -228,7 +272,11 @@ mod tests {
             (dead.clone(), rules("10.88.0.3/16", "veth3")),
             (other, rules("10.99.0.3/16", "veth4")),
         ]);
-        let r = gc_removal("net", &[live, AttachmentKey::new("other", "x", "eth0")], &tables);
+        let r = gc_removal(
+            "net",
+            &[live, AttachmentKey::new("other", "x", "eth0")],
+            &tables,
+        );
         let dead_chain = chain_name(&dead);
         assert_eq!(
             r.chains,
@@ -264,10 +312,30 @@ mod tests {
         assert!(r
             .elements
             .iter()
-            .any(|e| e.target == old_chain && e.key == ElementKey::Addr("10.88.0.5".parse().unwrap())));
+            .any(|e| e.target == old_chain
+                && e.key == ElementKey::Addr("10.88.0.5".parse().unwrap())));
         assert_eq!(r.elements.len(), 3);
         assert_eq!(r.rules.len(), 2);
-        assert!(r.rules.iter().all(|(f, c, _)| *f == Family::Inet && *c == old_chain));
+        assert!(r
+            .rules
+            .iter()
+            .all(|(f, c, _)| *f == Family::Inet && *c == old_chain));
+    }
+
+    #[test]
+    fn base_objects_are_recognised_in_a_listing() {
+        let inet = super::super::listing::parse_listing(
+            Family::Inet,
+            include_str!("testdata/inet-table.json"),
+        )
+        .unwrap();
+        assert!(base_intact(&inet));
+        let masq = rules("10.88.0.5/16", "veth1");
+        assert_eq!(base_repairs(&masq, std::slice::from_ref(&inet)), [Family::Bridge]);
+        let mut altered = inet;
+        altered.chains.get_mut("postrouting").unwrap().pop();
+        assert!(!base_intact(&altered));
+        assert!(!base_intact(&Listing::empty(Family::Bridge)));
     }
 
     #[test]

@@ -74,20 +74,24 @@ pub struct Rule {
 impl Rule {
     /// The source address this rule is about (`ip saddr` / `ip6 saddr`), if any.
     pub fn saddr(&self) -> Option<IpAddr> {
-        self.matches.iter().find_map(|m| match (&m.selector, &m.value) {
-            (Selector::IpSaddr | Selector::Ip6Saddr, MatchValue::Addr(a)) if !m.negated => {
-                Some(*a)
-            }
-            _ => None,
-        })
+        self.matches
+            .iter()
+            .find_map(|m| match (&m.selector, &m.value) {
+                (Selector::IpSaddr | Selector::Ip6Saddr, MatchValue::Addr(a)) if !m.negated => {
+                    Some(*a)
+                }
+                _ => None,
+            })
     }
 
     /// The input interface this rule is about (`iifname`), if any.
     pub fn iifname(&self) -> Option<&str> {
-        self.matches.iter().find_map(|m| match (&m.selector, &m.value) {
-            (Selector::Iifname, MatchValue::Name(n)) if !m.negated => Some(n.as_str()),
-            _ => None,
-        })
+        self.matches
+            .iter()
+            .find_map(|m| match (&m.selector, &m.value) {
+                (Selector::Iifname, MatchValue::Name(n)) if !m.negated => Some(n.as_str()),
+                _ => None,
+            })
     }
 
     /// Reads a rule from the `expr` array of a JSON listing; `None` for anything this module
@@ -286,7 +290,10 @@ mod tests {
 
     fn rules() -> AttachmentRules {
         AttachmentRules {
-            masquerade: vec!["10.88.0.5/16".parse().unwrap(), "fd00::5/64".parse().unwrap()],
+            masquerade: vec![
+                "10.88.0.5/16".parse().unwrap(),
+                "fd00::5/64".parse().unwrap(),
+            ],
             macspoof: Some(MacSpoof {
                 host_ifname: "veth1234".into(),
                 mac: [2, 0, 0, 0, 0, 0xab],
@@ -355,7 +362,10 @@ mod tests {
             macspoof: None,
         };
         let rule = &expected_rules(&r, Family::Inet)[0];
-        assert_eq!(rule.to_string(), "ip saddr 10.1.2.3 ip daddr 10.1.2.3 accept");
+        assert_eq!(
+            rule.to_string(),
+            "ip saddr 10.1.2.3 ip daddr 10.1.2.3 accept"
+        );
         let json: Value = serde_json::from_str(
             r#"[{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.1.2.3"}},
                 {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.1.2.3"}},
@@ -367,7 +377,9 @@ mod tests {
 
     #[test]
     fn foreign_statements_are_not_recognised() {
-        let json: Value = serde_json::from_str(r#"[{"counter": {"packets": 0, "bytes": 0}}, {"accept": null}]"#).unwrap();
+        let json: Value =
+            serde_json::from_str(r#"[{"counter": {"packets": 0, "bytes": 0}}, {"accept": null}]"#)
+                .unwrap();
         assert_eq!(Rule::from_json(&json), None);
     }
 

@@ -9,10 +9,12 @@ use super::plan::{family_of_map, Removal};
 use super::rule::{expected_rules, is_safe_ifname};
 use super::{AttachmentKey, AttachmentRules, NftError};
 
-/// The base objects of `family`, declared idempotently. `add` is a no-op for existing tables,
-/// maps and chains; the base chain's one or two rules are flushed and written again so they
-/// exist exactly once.
-fn base(family: Family) -> String {
+/// The base objects of `family`: table, map(s) and the hooked chain with its vmap rules.
+/// `add` is a no-op for existing tables, maps and chains; the base chain's rules are flushed
+/// and written again so they exist exactly once. Only written when a listing shows them
+/// missing or altered, as the flush deletes rules, and closing a socket whose transaction
+/// deleted anything waits for an RCU grace period.
+pub fn base_script(family: Family) -> String {
     match family {
         Family::Inet => format!(
             "add table inet {TABLE}\n\
@@ -33,9 +35,11 @@ fn base(family: Family) -> String {
     }
 }
 
-/// The script installing `rules` for `key`: base objects, then the attachment's chain in each
-/// table it needs, created with `create` so that a leftover from an earlier attempt fails the
-/// transaction instead of being silently extended. Empty when `rules` needs nothing.
+/// The script installing `rules` for `key`: the attachment's chain in each table it needs,
+/// created with `create` so that a leftover from an earlier attempt fails the transaction
+/// instead of being silently extended, its rules, and the map elements jumping to it. It adds
+/// nothing else, so it fails as a whole when the base objects are missing (see
+/// [`base_script`]). Empty when `rules` needs nothing.
 pub fn add_script(key: &AttachmentKey, rules: &AttachmentRules) -> Result<String, NftError> {
     if let Some(m) = &rules.macspoof {
         if !is_safe_ifname(&m.host_ifname) {
@@ -50,7 +54,6 @@ pub fn add_script(key: &AttachmentKey, rules: &AttachmentRules) -> Result<String
             continue;
         }
         let f = family.keyword();
-        s.push_str(&base(family));
         let _ = writeln!(s, "create chain {f} {TABLE} {chain}");
         for r in &chain_rules {
             let _ = writeln!(s, "add rule {f} {TABLE} {chain} {r}");
@@ -120,9 +123,20 @@ mod tests {
     }
 
     #[test]
+    fn base_scripts_match_golden_text() {
+        assert_eq!(
+            base_script(Family::Inet) + &base_script(Family::Bridge),
+            include_str!("testdata/base.nft")
+        );
+    }
+
+    #[test]
     fn add_script_for_dual_stack_with_macspoof_matches_golden_text() {
         let rules = AttachmentRules {
-            masquerade: vec!["10.88.0.5/16".parse().unwrap(), "fd00:88::5/64".parse().unwrap()],
+            masquerade: vec![
+                "10.88.0.5/16".parse().unwrap(),
+                "fd00:88::5/64".parse().unwrap(),
+            ],
             macspoof: Some(MacSpoof {
                 host_ifname: "veth0a1b2c3d".into(),
                 mac: [0x02, 0x42, 0xac, 0x11, 0x00, 0x05],
