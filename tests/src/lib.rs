@@ -4,6 +4,7 @@
 pub mod cni;
 pub mod guard;
 pub mod netns;
+pub mod vm;
 
 pub use guard::require;
 pub use netns::Netns;
