@@ -361,3 +361,36 @@ fn many_attachments_add_and_del_independently() {
     });
     assert_eq!(ruleset(&ns), before);
 }
+
+#[test]
+#[ignore = "needs root: nftables in a network namespace"]
+fn concurrent_first_adds_from_separate_firewalls_all_succeed() {
+    preconditions();
+    let ns = Netns::new();
+    let keys: Vec<AttachmentKey> = (0..8)
+        .map(|i| AttachmentKey::new("net", &format!("c{i}"), "eth0"))
+        .collect();
+    let rules = |i: usize| {
+        dual(
+            &format!("10.88.2.{i}/16"),
+            &format!("fd00:88::2:{i:x}/64"),
+            &format!("veth{i}"),
+        )
+    };
+    std::thread::scope(|s| {
+        for (i, key) in keys.iter().enumerate() {
+            let ns = &ns;
+            s.spawn(move || ns.run(|| Nftables::load().unwrap().add(key, &rules(i)).unwrap()));
+        }
+    });
+    ns.run(|| {
+        let fw = Nftables::load().unwrap();
+        for (i, key) in keys.iter().enumerate() {
+            fw.check(key, &rules(i)).unwrap();
+            fw.del(key).unwrap();
+        }
+    });
+    let after = ruleset(&ns);
+    assert!(after.starts_with(BASE_INET), "{after}");
+    assert!(!after.contains("att-"), "{after}");
+}

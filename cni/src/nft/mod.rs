@@ -121,3 +121,24 @@ pub trait Firewall {
     /// Removes the rules of every attachment of `network` not in `keep`.
     fn gc(&self, network: &str, keep: &[AttachmentKey]) -> Result<(), NftError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_library_error_names_the_package_and_maps_to_the_nftables_code() {
+        let e = NftError::Library("libnftables.so.1: cannot open shared object file".into());
+        assert!(
+            e.to_string().contains("apt-get install libnftables1"),
+            "{e}"
+        );
+        let cni: crate::error::CniError = e.into();
+        assert_eq!(cni.code, crate::error::Code::Nftables as u32);
+    }
+
+    #[test]
+    fn attachment_key_prints_as_network_container_ifname() {
+        assert_eq!(AttachmentKey::new("n", "c", "eth0").to_string(), "n/c/eth0");
+    }
+}

@@ -135,15 +135,15 @@ impl Firewall for Nftables {
         self.with_context(|ctx| {
             // The common path is one write and no read. It fails as a whole when the base
             // objects are missing (first attachment) or a leftover is in the way.
-            let Err(first) = ctx.apply(&script) else {
-                return Ok(());
-            };
+            match ctx.apply(&script) {
+                Ok(()) => return Ok(()),
+                Err(first) => tracing::debug!(error = %first, "reading what is in the way"),
+            }
+            // Retried even when the listing shows nothing in the way: another process may
+            // have created the base objects between the failure and the read.
             let tables = read_tables(ctx)?;
             let repairs = base_repairs(rules, &tables);
             let removal = conflicts(key, rules, &tables);
-            if repairs.is_empty() && removal.is_empty() {
-                return Err(first);
-            }
             if !removal.is_empty() {
                 tracing::info!(
                     network = %key.network, container = %key.container_id, ifname = %key.ifname,

@@ -331,7 +331,10 @@ mod tests {
         .unwrap();
         assert!(base_intact(&inet));
         let masq = rules("10.88.0.5/16", "veth1");
-        assert_eq!(base_repairs(&masq, std::slice::from_ref(&inet)), [Family::Bridge]);
+        assert_eq!(
+            base_repairs(&masq, std::slice::from_ref(&inet)),
+            [Family::Bridge]
+        );
         let mut altered = inet;
         altered.chains.get_mut("postrouting").unwrap().pop();
         assert!(!base_intact(&altered));
