@@ -223,6 +223,7 @@ impl Vm {
 
         let mut layout = Layout::skeleton();
         carry(&mut layout, Path::new(initramfs::BUSYBOX))?;
+        carry(&mut layout, Path::new(initramfs::SHELL))?;
         for program in &self.programs {
             carry(&mut layout, &resolve(program)?)?;
         }
@@ -310,6 +311,7 @@ pub fn require() {
         crate::guard::Need::Tool("strip", "binutils"),
         crate::guard::Need::Tool("ldd", "libc-bin"),
         crate::guard::Need::File(initramfs::BUSYBOX, "busybox-static"),
+        crate::guard::Need::File(initramfs::SHELL, "bash"),
     ]);
     if let Err(e) = Kernel::locate() {
         panic!("this VM test cannot run; missing: {e}");

@@ -10,8 +10,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
-/// Where busybox lives in the guest; `/init` installs its applets next to it.
+/// Where busybox lives in the guest.
 pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The guest's shell, also `/bin/sh` and the interpreter of `/init`. Not busybox `sh`: that one
+/// runs its own applets before `PATH` (so `ip` would not be the carried iproute2).
+pub const SHELL: &str = "/bin/bash";
+
+/// Where `/init` links busybox's applets: last on `PATH`, so carried programs win.
+const APPLETS: &str = "/busybox/bin";
 
 /// What one path in the guest is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +61,8 @@ impl Layout {
         // The kernel opens /dev/console for /init before anything is mounted.
         layout.put("/dev/console", Node::CharDev(5, 1));
         layout.put("/var/run", Node::Symlink("/run".into()));
+        layout.put("/bin/sh", Node::Symlink("bash".into()));
+        layout.put(APPLETS, Node::Dir);
         layout
     }
 
@@ -196,12 +205,14 @@ pub struct InitPlan<'a> {
 /// Exit status reported when a requested module did not load.
 pub const MODULE_MISSING_STATUS: i32 = 125;
 
-/// The `/init` shell script for busybox `sh`.
+/// The `/init` script (for [`SHELL`]; busybox provides the tools it calls).
 pub fn init_script(plan: &InitPlan<'_>) -> String {
     let mut s = String::new();
-    s.push_str(&format!("#!{BUSYBOX} sh\n"));
-    s.push_str(&format!("{BUSYBOX} --install -s /bin\n"));
-    s.push_str("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    s.push_str(&format!("#!{SHELL}\n"));
+    s.push_str(&format!("{BUSYBOX} --install -s {APPLETS}\n"));
+    s.push_str(&format!(
+        "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{APPLETS}\n"
+    ));
     s.push_str(
         "mount -t proc proc /proc\n\
          mount -t sysfs sysfs /sys\n\
@@ -241,7 +252,8 @@ pub fn init_script(plan: &InitPlan<'_>) -> String {
     s.push_str(
         "[ $status = 0 ] || { echo \"--- guest dmesg, last 40 lines ---\"; dmesg | tail -n 40; }\n",
     );
-    let _ = writeln!(s, "echo \"{}=$status\"", plan.marker);
+    // On a line of its own even when the command's output did not end with one.
+    let _ = writeln!(s, "echo; echo \"{}=$status\"", plan.marker);
     s.push_str("poweroff -f\n");
     s
 }
@@ -323,7 +335,7 @@ mod tests {
             "{script}"
         );
         let run = script.find("'/bin/sh'").unwrap();
-        let report = script.find("echo \"MARK=$status\"").unwrap();
+        let report = script.find("echo; echo \"MARK=$status\"").unwrap();
         assert!(bridge < run && run < report, "{script}");
         assert!(script.ends_with("poweroff -f\n"));
     }

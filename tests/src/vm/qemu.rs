@@ -80,8 +80,8 @@ pub fn boot(mut cmd: Command, machine: Machine, marker: &str) -> Result<Console,
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => {
-                if let Some(code) = line.trim().strip_prefix(&prefix) {
-                    status = code.trim().parse().ok();
+                if let Some(at) = line.find(&prefix) {
+                    status = line[at + prefix.len()..].trim().parse().ok();
                 }
                 text.push_str(&line);
                 text.push('\n');
