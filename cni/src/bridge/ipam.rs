@@ -8,7 +8,7 @@ use crate::skel::Request;
 use crate::types::CniResult;
 
 /// The IPAM plugin, called with the bridge's own request (same stdin, same `CNI_*` values).
-pub trait Ipam {
+pub trait Ipam: Send + Sync {
     /// ADD: allocate and return the addresses.
     fn add(&self, plugin: &str, req: &Request) -> Result<CniResult, CniError>;
     /// DEL: release.

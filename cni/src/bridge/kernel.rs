@@ -121,7 +121,11 @@ pub trait NetOps {
     fn ensure_bridge(&mut self, spec: &BridgeSpec) -> Result<LinkInfo, NetError>;
     /// Creates a veth pair whose container end is born in `peer_netns`; returns the host end.
     /// A container-side name already taken there is [`NetError::Exists`].
-    fn create_veth(&mut self, spec: &VethSpec, peer_netns: BorrowedFd<'_>) -> Result<LinkInfo, NetError>;
+    fn create_veth(
+        &mut self,
+        spec: &VethSpec,
+        peer_netns: BorrowedFd<'_>,
+    ) -> Result<LinkInfo, NetError>;
     /// Deletes a link by name; returns false when it did not exist.
     fn delete_link(&mut self, name: &str) -> Result<bool, NetError>;
     /// Enslaves a link to a bridge.

@@ -10,7 +10,7 @@ use std::path::Path;
 pub type NsWork<'a> = dyn FnMut(&mut dyn NetOps) -> Result<(), CniError> + Send + 'a;
 
 /// Opens [`NetOps`] in the host namespace and in container namespaces.
-pub trait Namespaces {
+pub trait Namespaces: Send + Sync {
     /// Netlink in the calling thread's (host) namespace.
     fn host(&self) -> Result<Box<dyn NetOps>, CniError>;
     /// Opens a container namespace file; a missing one is CNI error 3.

@@ -83,20 +83,16 @@ impl Plugin for Bridge {
         })?;
         // Open the namespace before allocating, so a missing one costs nothing.
         let netns = self.namespaces.open(&netns_path)?;
-        let ipam_result = match &config.ipam_type {
-            None => CniResult::default(),
-            Some(ipam) => {
-                let r = self.ipam.add(ipam, req)?;
-                if r.ips.is_empty() {
-                    self.release(ipam, req);
-                    return Err(CniError::new(
-                        Code::Delegate,
-                        format!("IPAM plugin {ipam} returned no IP configuration"),
-                    ));
-                }
-                r
+        // Loading libnftables and opening its socket overlaps the IPAM plugin's run.
+        let needs_rules = config.ip_masq || config.macspoofchk;
+        let ipam_result = std::thread::scope(|s| {
+            let prepared = needs_rules.then(|| s.spawn(|| self.firewall.prepare()));
+            let ipam_result = self.ipam_add(&config, req);
+            if let Some(Err(e)) = prepared.map(|p| p.join()) {
+                std::panic::resume_unwind(e);
             }
-        };
+            ipam_result
+        })?;
         let plan = plan(&config, &key, &ipam_result, mac);
         match apply(
             &plan,
@@ -146,6 +142,22 @@ impl Plugin for Bridge {
 
 impl Bridge {
     /// Releases this attachment's addresses after a failed ADD; the ADD's error is what counts.
+    /// IPAM ADD, insisting on at least one address when an IPAM plugin is configured.
+    fn ipam_add(&self, config: &Config, req: &Request) -> Result<CniResult, CniError> {
+        let Some(ipam) = &config.ipam_type else {
+            return Ok(CniResult::default());
+        };
+        let r = self.ipam.add(ipam, req)?;
+        if r.ips.is_empty() {
+            self.release(ipam, req);
+            return Err(CniError::new(
+                Code::Delegate,
+                format!("IPAM plugin {ipam} returned no IP configuration"),
+            ));
+        }
+        Ok(r)
+    }
+
     fn release(&self, ipam: &str, req: &Request) {
         if let Err(e) = self.ipam.del(ipam, req) {
             tracing::warn!(ipam, error = %e, "cannot release addresses after a failed ADD");

@@ -17,26 +17,44 @@ pub(super) fn del(bridge: &Bridge, req: &Request) -> Result<(), CniError> {
     let config = Config::parse(&req.stdin)?;
     let key = attachment(&config, req);
     let veth = host_veth_name(&key);
-    let mut errors = Vec::new();
-    match bridge.namespaces.host() {
-        Ok(mut host) => match host.delete_link(&veth) {
-            Ok(existed) => tracing::debug!(veth, existed, "host veth deleted"),
-            Err(e) => errors.push(net_error(e)),
-        },
-        Err(e) => errors.push(e),
-    }
-    if let Err(e) = bridge.firewall.del(&key) {
-        errors.push(e.into());
-    }
-    if let Some(ipam) = &config.ipam_type {
-        if let Err(e) = bridge.ipam.del(ipam, req) {
-            errors.push(e);
-        }
-    }
+    // The three removals are independent, and the first two wait on the kernel (a veth's
+    // deletion and the socket close after an nftables deletion each wait for RCU), so they
+    // run side by side.
+    let (veth_result, firewall_result, ipam_result) = std::thread::scope(|s| {
+        let veth_job = s.spawn(|| -> Result<(), CniError> {
+            let existed = bridge
+                .namespaces
+                .host()?
+                .delete_link(&veth)
+                .map_err(net_error)?;
+            tracing::debug!(veth, existed, "host veth deleted");
+            Ok(())
+        });
+        let ipam_job = s.spawn(|| match &config.ipam_type {
+            Some(ipam) => bridge.ipam.del(ipam, req),
+            None => Ok(()),
+        });
+        let firewall = bridge.firewall.del(&key).map_err(CniError::from);
+        bridge.firewall.close();
+        (join(veth_job), firewall, join(ipam_job))
+    });
+    let errors: Vec<CniError> = [veth_result, firewall_result, ipam_result]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     if errors.is_empty() {
         tracing::info!(network = %key.network, container = %key.container_id, ifname = %key.ifname, "detached");
     }
     combine(errors)
+}
+
+fn join(job: std::thread::ScopedJoinHandle<'_, Result<(), CniError>>) -> Result<(), CniError> {
+    job.join().unwrap_or_else(|_| {
+        Err(CniError::new(
+            crate::error::Code::Io,
+            "a DEL step panicked",
+        ))
+    })
 }
 
 /// GC: drop the rules and host veths of attachments not listed as valid, then let IPAM

@@ -111,7 +111,15 @@ impl From<NftError> for crate::error::CniError {
 
 /// The firewall seam the bridge plugin uses: add, delete, check and garbage-collect the rules
 /// of attachments. Each call is one nftables transaction (plus at most one read).
-pub trait Firewall {
+pub trait Firewall: Send + Sync {
+    /// Gets ready for a change (loads libraries, opens sockets) so the change itself is quick;
+    /// called while other ADD work runs.
+    fn prepare(&self) -> Result<(), NftError> {
+        Ok(())
+    }
+    /// Releases sockets now rather than at exit; closing after a deletion waits for the
+    /// kernel, and this lets that wait overlap other DEL work.
+    fn close(&self) {}
     /// Installs the rules of `key`, replacing any left from an earlier attempt.
     fn add(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError>;
     /// Removes every rule of `key`; succeeds when there is none.

@@ -127,6 +127,15 @@ fn apply_removal(ctx: &mut Context, removal: &Removal) -> Result<(), NftError> {
 }
 
 impl Firewall for Nftables {
+    fn prepare(&self) -> Result<(), NftError> {
+        self.with_context(|_| Ok(()))
+    }
+
+    fn close(&self) {
+        let ctx = self.ctx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(ctx);
+    }
+
     fn add(&self, key: &AttachmentKey, rules: &AttachmentRules) -> Result<(), NftError> {
         let script = add_script(key, rules)?;
         if script.is_empty() {
