@@ -1,7 +1,7 @@
 //! Parts of a network configuration that every plugin understands: `runtimeConfig`
 //! capabilities, `args.cni`, and the valid-attachments list of GC.
 
-use crate::error::{from_json_error, Code, CniError};
+use crate::error::{from_json_error, CniError, Code};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -100,7 +100,12 @@ pub fn requested(stdin: &[u8], cni_args: &[(String, String)]) -> Result<Requeste
 /// Parses a requested address: `10.1.2.3` or `10.1.2.3/24` (the prefix is then ignored,
 /// as host-local does; the range decides it).
 pub fn parse_requested_ip(s: &str) -> Result<std::net::IpAddr, CniError> {
-    let bad = || CniError::new(Code::InvalidConfig, format!("requested IP {s:?} is not an address"));
+    let bad = || {
+        CniError::new(
+            Code::InvalidConfig,
+            format!("requested IP {s:?} is not an address"),
+        )
+    };
     if let Ok(net) = s.parse::<IpNet>() {
         return Ok(net.addr());
     }
@@ -117,7 +122,9 @@ mod tests {
         assert_eq!(valid_attachments(new).unwrap()[0].container_id, "a");
         let old = br#"{"cni.dev/attachments":[{"containerID":"b","ifname":"eth1"}]}"#;
         assert_eq!(valid_attachments(old).unwrap()[0].ifname, "eth1");
-        assert!(valid_attachments(b"{}").unwrap_err().is(Code::InvalidConfig));
+        assert!(valid_attachments(b"{}")
+            .unwrap_err()
+            .is(Code::InvalidConfig));
     }
 
     #[test]

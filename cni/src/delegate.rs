@@ -1,7 +1,7 @@
 //! Running another CNI plugin binary: finding it on `CNI_PATH`, passing the environment and
 //! configuration, enforcing a timeout, and decoding its result or error.
 
-use crate::error::{Code, CniError};
+use crate::error::{CniError, Code};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -43,7 +43,9 @@ pub fn exec_plugin(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| CniError::new(Code::Delegate, format!("cannot run plugin {name}")).details(e))?;
+        .map_err(|e| {
+            CniError::new(Code::Delegate, format!("cannot run plugin {name}")).details(e)
+        })?;
     let pid = child.id();
     let mut input = child.stdin.take().expect("stdin is piped");
     let stdin = stdin.to_vec();
@@ -74,8 +76,9 @@ pub fn exec_plugin(
         None => rx.recv().expect("waiter thread sends once"),
     };
     let _ = feeder.join();
-    let output = received
-        .map_err(|e| CniError::new(Code::Delegate, format!("waiting for plugin {name} failed")).details(e))?;
+    let output = received.map_err(|e| {
+        CniError::new(Code::Delegate, format!("waiting for plugin {name} failed")).details(e)
+    })?;
     if output.status.success() {
         return Ok(output.stdout);
     }
@@ -84,7 +87,10 @@ pub fn exec_plugin(
     }
     Err(CniError::new(
         Code::Delegate,
-        format!("plugin {name} failed ({}) without a CNI error", output.status),
+        format!(
+            "plugin {name} failed ({}) without a CNI error",
+            output.status
+        ),
     )
     .details(format!(
         "stdout: {} stderr: {}",

@@ -1,6 +1,6 @@
 //! The `CNI_*` environment of a plugin invocation, parsed and validated per command.
 
-use crate::error::{Code, CniError};
+use crate::error::{CniError, Code};
 use std::path::PathBuf;
 
 /// A CNI command.
@@ -84,11 +84,10 @@ impl Invocation {
                 format!("{k} is required for {}", command.as_str()),
             )
         };
-        let command = Command::parse(
-            &nonempty("CNI_COMMAND").ok_or_else(|| {
+        let command =
+            Command::parse(&nonempty("CNI_COMMAND").ok_or_else(|| {
                 CniError::new(Code::InvalidEnvironment, "CNI_COMMAND is not set")
-            })?,
-        )?;
+            })?)?;
         let per_attachment = matches!(command, Command::Add | Command::Del | Command::Check);
         let container_id = nonempty("CNI_CONTAINERID");
         let ifname = nonempty("CNI_IFNAME");
@@ -170,10 +169,7 @@ impl Invocation {
 
 /// Validates a container id as the spec restricts it: non-empty, alphanumerics plus `_.-`.
 pub fn validate_container_id(id: &str) -> Result<(), CniError> {
-    let ok = id
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
+    let ok = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));

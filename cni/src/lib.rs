@@ -19,6 +19,6 @@ pub mod skel;
 pub mod types;
 pub mod version;
 
-pub use error::{Code, CniError};
+pub use error::{CniError, Code};
 pub use types::CniResult;
 pub use version::Version;

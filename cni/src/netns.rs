@@ -2,7 +2,7 @@
 //! work runs on a dedicated thread that enters the namespace and exits afterwards; netlink
 //! sockets opened there belong to that namespace.
 
-use crate::error::{Code, CniError};
+use crate::error::{CniError, Code};
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -16,7 +16,11 @@ pub fn open(path: &Path) -> Result<File, CniError> {
         } else {
             Code::Io
         };
-        CniError::new(code, format!("cannot open network namespace {}", path.display())).details(e)
+        CniError::new(
+            code,
+            format!("cannot open network namespace {}", path.display()),
+        )
+        .details(e)
     })
 }
 
@@ -34,7 +38,12 @@ where
             f()
         })
         .join()
-        .unwrap_or_else(|_| Err(CniError::new(Code::Io, "thread inside network namespace panicked")))
+        .unwrap_or_else(|_| {
+            Err(CniError::new(
+                Code::Io,
+                "thread inside network namespace panicked",
+            ))
+        })
     })
 }
 

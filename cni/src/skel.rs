@@ -1,7 +1,7 @@
 //! The plugin side of the protocol: read the environment and stdin, dispatch to a [`Plugin`],
 //! print a result or an error JSON on stdout, and pick the exit status.
 
-use crate::error::{Code, CniError};
+use crate::error::{CniError, Code};
 use crate::invocation::{Command, Invocation};
 use crate::types::CniResult;
 use crate::version::{self, Version};
@@ -159,7 +159,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        dispatch(&Echo, |k| env.get(k).map(|v| v.to_string()), stdin.as_bytes())
+        dispatch(
+            &Echo,
+            |k| env.get(k).map(|v| v.to_string()),
+            stdin.as_bytes(),
+        )
     }
 
     #[test]
@@ -174,7 +178,10 @@ mod tests {
         let o = run_with("VERSION", "");
         assert_eq!(o.status, 0);
         let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-        assert_eq!(v["supportedVersions"], serde_json::json!(["1.0.0", "1.1.0"]));
+        assert_eq!(
+            v["supportedVersions"],
+            serde_json::json!(["1.0.0", "1.1.0"])
+        );
     }
 
     #[test]

@@ -200,7 +200,10 @@ mod tests {
             }],
             routes: vec![Route {
                 mtu: Some(1400),
-                ..Route::new("0.0.0.0/0".parse().unwrap(), Some("10.22.0.1".parse().unwrap()))
+                ..Route::new(
+                    "0.0.0.0/0".parse().unwrap(),
+                    Some("10.22.0.1".parse().unwrap()),
+                )
             }],
             dns: Dns::default(),
         }

@@ -1,6 +1,6 @@
 //! CNI specification versions Skiff speaks, and version negotiation.
 
-use crate::error::{Code, CniError};
+use crate::error::{CniError, Code};
 use serde::Deserialize;
 
 /// A CNI specification version this crate can read and write.
@@ -33,7 +33,10 @@ impl Version {
                 Code::IncompatibleVersion,
                 format!("incompatible CNI version {other:?}"),
             )
-            .details(format!("supported versions: {}", supported_list().join(", ")))),
+            .details(format!(
+                "supported versions: {}",
+                supported_list().join(", ")
+            ))),
         }
     }
 
@@ -71,7 +74,10 @@ pub fn negotiate(cni_version: Option<&str>, cni_versions: &[String]) -> Result<V
                 Code::IncompatibleVersion,
                 format!("none of cniVersions {cni_versions:?} is supported"),
             )
-            .details(format!("supported versions: {}", supported_list().join(", ")))
+            .details(format!(
+                "supported versions: {}",
+                supported_list().join(", ")
+            ))
         });
     }
     match cni_version {
@@ -141,6 +147,9 @@ mod tests {
     #[test]
     fn version_info_lists_supported() {
         let v = version_info("1.1.0");
-        assert_eq!(v["supportedVersions"], serde_json::json!(["1.0.0", "1.1.0"]));
+        assert_eq!(
+            v["supportedVersions"],
+            serde_json::json!(["1.0.0", "1.1.0"])
+        );
     }
 }

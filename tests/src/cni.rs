@@ -36,7 +36,8 @@ impl PluginDir {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         for name in ["skiff-bridge", "skiff-host-local"] {
-            std::os::unix::fs::symlink(workspace_bin(name), dir.path().join(name)).expect("symlink");
+            std::os::unix::fs::symlink(workspace_bin(name), dir.path().join(name))
+                .expect("symlink");
         }
         for name in ["bridge", "host-local", "loopback"] {
             let src = Path::new(REFERENCE_DIR).join(name);
@@ -87,14 +88,22 @@ impl Reply {
     /// Panics with the plugin's output unless it succeeded; returns the JSON.
     #[track_caller]
     pub fn ok(self) -> serde_json::Value {
-        assert_eq!(self.status, 0, "plugin failed: {} {}", self.json, self.stderr);
+        assert_eq!(
+            self.status, 0,
+            "plugin failed: {} {}",
+            self.json, self.stderr
+        );
         self.json
     }
 
     /// Panics unless the plugin failed with CNI error `code`; returns the error's message.
     #[track_caller]
     pub fn err(self, code: u64) -> String {
-        assert_ne!(self.status, 0, "plugin succeeded, expected error {code}: {}", self.json);
+        assert_ne!(
+            self.status, 0,
+            "plugin succeeded, expected error {code}: {}",
+            self.json
+        );
         assert_eq!(self.json["code"], code, "unexpected error: {}", self.json);
         self.json["msg"].as_str().unwrap_or_default().to_string()
     }
@@ -109,7 +118,9 @@ pub fn invoke(dir: &PluginDir, plugin: &str, call: &Call<'_>, conf: &serde_json:
         .env("CNI_CONTAINERID", call.container_id)
         .env(
             "CNI_NETNS",
-            call.netns.map(|p| p.display().to_string()).unwrap_or_default(),
+            call.netns
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         )
         .env("CNI_IFNAME", call.ifname)
         .env("CNI_PATH", dir.path())
@@ -165,11 +176,22 @@ impl Host {
     }
 
     /// ADD `ifname` of `pod` (container id = the pod namespace's name).
-    pub fn add(&self, plugin: &str, pod: &crate::Netns, ifname: &str, conf: &serde_json::Value) -> Reply {
+    pub fn add(
+        &self,
+        plugin: &str,
+        pod: &crate::Netns,
+        ifname: &str,
+        conf: &serde_json::Value,
+    ) -> Reply {
         let path = pod.path();
         self.call(
             plugin,
-            &Call { command: "ADD", container_id: pod.name(), netns: Some(&path), ifname },
+            &Call {
+                command: "ADD",
+                container_id: pod.name(),
+                netns: Some(&path),
+                ifname,
+            },
             conf,
         )
     }
@@ -183,7 +205,16 @@ impl Host {
         ifname: &str,
         conf: &serde_json::Value,
     ) -> Reply {
-        self.call(plugin, &Call { command: "DEL", container_id, netns, ifname }, conf)
+        self.call(
+            plugin,
+            &Call {
+                command: "DEL",
+                container_id,
+                netns,
+                ifname,
+            },
+            conf,
+        )
     }
 
     /// The IPAM data directory of network `name`.
@@ -262,7 +293,10 @@ pub fn listen(ns: &crate::Netns, addr: std::net::SocketAddr) -> std::net::TcpLis
 }
 
 /// Connects to `addr` from namespace `ns` (3 s timeout).
-pub fn connect(ns: &crate::Netns, addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> {
+pub fn connect(
+    ns: &crate::Netns,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<std::net::TcpStream> {
     ns.run(|| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)))
 }
 

@@ -16,7 +16,15 @@ const NEEDS: &[Need] = &[
 ];
 
 fn skiff_conf(host: &Host, subnets: &[&str], masq: bool) -> serde_json::Value {
-    bridge_conf(Flavor::Skiff, Flavor::Skiff, "podnet", "skiff0", subnets, masq, host.data.path())
+    bridge_conf(
+        Flavor::Skiff,
+        Flavor::Skiff,
+        "podnet",
+        "skiff0",
+        subnets,
+        masq,
+        host.data.path(),
+    )
 }
 
 fn sa(ip: IpAddr, port: u16) -> SocketAddr {
@@ -42,7 +50,12 @@ fn snapshot(host: &Host, network: &str) -> String {
     // last_reserved_ip moves on with every allocation, by design of host-local.
     let mut files: Vec<String> = walk(&dir)
         .into_iter()
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("last_reserved_ip"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("last_reserved_ip")
+        })
         .map(|p| {
             let content = std::fs::read_to_string(&p).unwrap_or_default();
             format!("{} {}", p.strip_prefix(&dir).unwrap().display(), content)
@@ -55,8 +68,14 @@ fn snapshot(host: &Host, network: &str) -> String {
 /// Panics listing the lines that differ between two snapshots.
 #[track_caller]
 fn assert_same_state(before: &str, after: &str) {
-    let gone: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).collect();
-    let new: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    let gone: Vec<&str> = before
+        .lines()
+        .filter(|l| !after.lines().any(|a| a == *l))
+        .collect();
+    let new: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
     assert!(
         gone.is_empty() && new.is_empty(),
         "host state differs\n--- only before:\n{}\n+++ only after:\n{}",
@@ -131,7 +150,11 @@ fn pods_reach_each_other_and_the_gateway() {
 
     let l = listen(&b, sa(ip_b, 8080));
     connect(&a, sa(ip_b, 8080)).expect("pod a reaches pod b");
-    assert_eq!(l.accept().unwrap().1.ip(), ip_a, "pod-to-pod keeps the source address");
+    assert_eq!(
+        l.accept().unwrap().1.ip(),
+        ip_a,
+        "pod-to-pod keeps the source address"
+    );
 
     let gw: IpAddr = ra["ips"][0]["gateway"].as_str().unwrap().parse().unwrap();
     let l = listen(&host.ns, sa(gw, 8081));
@@ -144,9 +167,21 @@ fn outside(host: &Host) -> Netns {
     let out = Netns::new();
     host.ns.exec_ok(
         "ip",
-        &["link", "add", "up0", "type", "veth", "peer", "name", "wan0", "netns", out.name()],
+        &[
+            "link",
+            "add",
+            "up0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wan0",
+            "netns",
+            out.name(),
+        ],
     );
-    host.ns.exec_ok("ip", &["addr", "add", "203.0.113.1/24", "dev", "up0"]);
+    host.ns
+        .exec_ok("ip", &["addr", "add", "203.0.113.1/24", "dev", "up0"]);
     host.ns.exec_ok("ip", &["link", "set", "up0", "up"]);
     out.exec_ok("ip", &["addr", "add", "203.0.113.2/24", "dev", "wan0"]);
     out.exec_ok("ip", &["link", "set", "wan0", "up"]);
@@ -167,11 +202,19 @@ fn ip_masq_rewrites_source_to_the_outside_and_not_inside_the_subnet() {
     let l = listen(&out, "203.0.113.2:9000".parse().unwrap());
     connect(&a, "203.0.113.2:9000".parse().unwrap()).expect("pod reaches the outside");
     let seen = l.accept().unwrap().1.ip();
-    assert_eq!(seen.to_string(), "203.0.113.1", "outside sees the host's address, not {ip_a}");
+    assert_eq!(
+        seen.to_string(),
+        "203.0.113.1",
+        "outside sees the host's address, not {ip_a}"
+    );
 
     let l = listen(&b, sa(ip_b, 9001));
     connect(&a, sa(ip_b, 9001)).unwrap();
-    assert_eq!(l.accept().unwrap().1.ip(), ip_a, "no masquerade inside the pod subnet");
+    assert_eq!(
+        l.accept().unwrap().1.ip(),
+        ip_a,
+        "no masquerade inside the pod subnet"
+    );
 }
 
 #[test]
@@ -180,7 +223,10 @@ fn without_ip_masq_the_outside_sees_the_pod_address() {
     require(NEEDS);
     let host = Host::new();
     let out = outside(&host);
-    out.exec_ok("ip", &["route", "add", "10.88.0.0/24", "via", "203.0.113.1"]);
+    out.exec_ok(
+        "ip",
+        &["route", "add", "10.88.0.0/24", "via", "203.0.113.1"],
+    );
     let conf = skiff_conf(&host, &["10.88.0.0/24"], false);
     let a = Netns::new();
     let ip_a = result_ip(&host.add("skiff-bridge", &a, "eth0", &conf).ok(), 4);
@@ -213,11 +259,22 @@ fn mtu_applies_to_bridge_veth_and_pod() {
     conf["cniVersion"] = "1.1.0".into();
     let a = Netns::new();
     let r = host.add("skiff-bridge", &a, "eth0", &conf).ok();
-    assert!(a.exec_ok("ip", &["link", "show", "eth0"]).contains("mtu 1400"));
-    assert!(host.ns.exec_ok("ip", &["link", "show", "skiff0"]).contains("mtu 1400"));
+    assert!(a
+        .exec_ok("ip", &["link", "show", "eth0"])
+        .contains("mtu 1400"));
+    assert!(host
+        .ns
+        .exec_ok("ip", &["link", "show", "skiff0"])
+        .contains("mtu 1400"));
     let veth = r["interfaces"][1]["name"].as_str().unwrap();
-    assert!(host.ns.exec_ok("ip", &["link", "show", veth]).contains("mtu 1400"));
-    assert_eq!(r["interfaces"][2]["mtu"], 1400, "1.1.0 results carry the MTU: {r}");
+    assert!(host
+        .ns
+        .exec_ok("ip", &["link", "show", veth])
+        .contains("mtu 1400"));
+    assert_eq!(
+        r["interfaces"][2]["mtu"], 1400,
+        "1.1.0 results carry the MTU: {r}"
+    );
 }
 
 #[test]
@@ -251,7 +308,10 @@ fn fifty_concurrent_adds_give_fifty_distinct_addresses() {
             .iter()
             .map(|p| s.spawn(|| result_ip(&host.add("skiff-bridge", p, "eth0", &conf).ok(), 4)))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("ADD failed")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("ADD failed"))
+            .collect()
     });
     let distinct: std::collections::HashSet<_> = ips.iter().collect();
     assert_eq!(distinct.len(), 50, "{ips:?}");
@@ -293,7 +353,8 @@ fn del_with_live_netns_restores_host_state_exactly() {
     let pod = Netns::new();
     host.add("skiff-bridge", &pod, "eth0", &conf).ok();
     let path = pod.path();
-    host.del("skiff-bridge", pod.name(), Some(&path), "eth0", &conf).ok();
+    host.del("skiff-bridge", pod.name(), Some(&path), "eth0", &conf)
+        .ok();
     assert_same_state(&before, &snapshot(&host, "podnet"));
     assert!(!pod.exec_ok("ip", &["link"]).contains("eth0"));
 }
@@ -305,7 +366,12 @@ fn gc(host: &Host, conf: &serde_json::Value, valid: &[&str]) {
         .iter()
         .map(|id| serde_json::json!({"containerID": id, "ifname": "eth0"}))
         .collect();
-    let call = Call { command: "GC", container_id: "", netns: None, ifname: "" };
+    let call = Call {
+        command: "GC",
+        container_id: "",
+        netns: None,
+        ifname: "",
+    };
     host.call("skiff-bridge", &call, &c).ok();
 }
 
@@ -359,7 +425,12 @@ fn kill_9_during_add_then_gc_leaks_nothing() {
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
-            child.stdin.take().unwrap().write_all(conf.to_string().as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(conf.to_string().as_bytes())
+                .unwrap();
             // Spread the kills over the whole ADD: before IPAM, during it, during netlink work.
             std::thread::sleep(std::time::Duration::from_micros(400 * (i as u64 % 15)));
             child.kill().unwrap();
@@ -367,8 +438,14 @@ fn kill_9_during_add_then_gc_leaks_nothing() {
             usize::from(child.wait().unwrap().signal() == Some(9))
         });
     }
-    eprintln!("{killed} of {} ADDs were killed before they finished", pods.len());
-    assert!(killed > 0, "no ADD was interrupted; the test proved nothing");
+    eprintln!(
+        "{killed} of {} ADDs were killed before they finished",
+        pods.len()
+    );
+    assert!(
+        killed > 0,
+        "no ADD was interrupted; the test proved nothing"
+    );
     // Their namespaces go away as the runtime would remove them, then GC keeps the warm pod.
     drop(pods);
     gc(&host, &conf, &[warm.name()]);
@@ -423,7 +500,8 @@ fn reference_bridge_works_with_skiff_host_local() {
     assert_eq!(l.accept().unwrap().1.ip(), ip_a);
     for p in [&a, &b] {
         let path = p.path();
-        host.del("bridge", p.name(), Some(&path), "eth0", &conf).ok();
+        host.del("bridge", p.name(), Some(&path), "eth0", &conf)
+            .ok();
     }
     assert!(allocations(&host, "podnet").is_empty());
 }
@@ -462,20 +540,35 @@ fn same_config_gives_the_reference_result_shape_and_kernel_state() {
     let mut keep = Vec::new();
     for flavor in [Flavor::Reference, Flavor::Skiff] {
         let host = Host::new();
-        let conf =
-            bridge_conf(flavor, flavor, "podnet", "cni0", &["10.88.0.0/24"], true, host.data.path());
+        let conf = bridge_conf(
+            flavor,
+            flavor,
+            "podnet",
+            "cni0",
+            &["10.88.0.0/24"],
+            true,
+            host.data.path(),
+        );
         let pod = Netns::new();
         let r = host.add(flavor.bridge(), &pod, "eth0", &conf).ok();
         results.push(shape(&r));
         let addr = pod.exec_ok("ip", &["-4", "-o", "addr", "show", "eth0"]);
         let addr = addr.split_whitespace().nth(3).unwrap().to_string();
-        let routes = pod.exec_ok("ip", &["-4", "route", "show"]).replace(" proto kernel", "");
+        let routes = pod
+            .exec_ok("ip", &["-4", "route", "show"])
+            .replace(" proto kernel", "");
         let bridge = host.ns.exec_ok("ip", &["-4", "-o", "addr", "show", "cni0"]);
         let bridge = bridge.split_whitespace().nth(3).unwrap().to_string();
         let forwarding = host.ns.exec_ok("sysctl", &["-n", "net.ipv4.ip_forward"]);
         state.push((addr, routes, bridge, forwarding));
         keep.push((host, pod));
     }
-    assert_eq!(results[0], results[1], "result shape differs from the reference");
-    assert_eq!(state[0], state[1], "kernel state differs from the reference");
+    assert_eq!(
+        results[0], results[1],
+        "result shape differs from the reference"
+    );
+    assert_eq!(
+        state[0], state[1],
+        "kernel state differs from the reference"
+    );
 }

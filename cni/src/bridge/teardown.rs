@@ -49,12 +49,8 @@ pub(super) fn del(bridge: &Bridge, req: &Request) -> Result<(), CniError> {
 }
 
 fn join(job: std::thread::ScopedJoinHandle<'_, Result<(), CniError>>) -> Result<(), CniError> {
-    job.join().unwrap_or_else(|_| {
-        Err(CniError::new(
-            crate::error::Code::Io,
-            "a DEL step panicked",
-        ))
-    })
+    job.join()
+        .unwrap_or_else(|_| Err(CniError::new(crate::error::Code::Io, "a DEL step panicked")))
 }
 
 /// GC: drop the rules and host veths of attachments not listed as valid, then let IPAM

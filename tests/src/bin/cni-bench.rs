@@ -26,7 +26,15 @@ fn timed(host: &Host, plugin: &str, call: &Call<'_>, conf: &serde_json::Value) -
 
 fn run(flavor: Flavor, masq: bool) -> Figures {
     let host = Host::new();
-    let conf = bridge_conf(flavor, flavor, "benchnet", "cni0", &["10.88.0.0/16"], masq, host.data.path());
+    let conf = bridge_conf(
+        flavor,
+        flavor,
+        "benchnet",
+        "cni0",
+        &["10.88.0.0/16"],
+        masq,
+        host.data.path(),
+    );
     let pods: Vec<Netns> = (0..=PODS).map(|_| Netns::new()).collect();
     let paths: Vec<_> = pods.iter().map(Netns::path).collect();
     let call = |command, i: usize| Call {
@@ -37,8 +45,12 @@ fn run(flavor: Flavor, masq: bool) -> Figures {
     };
     // Pod 0 warms up: the bridge (and the masquerade tables) exist before measuring.
     timed(&host, flavor.bridge(), &call("ADD", 0), &conf);
-    let add = (1..=PODS).map(|i| timed(&host, flavor.bridge(), &call("ADD", i), &conf)).collect();
-    let del = (1..=PODS).map(|i| timed(&host, flavor.bridge(), &call("DEL", i), &conf)).collect();
+    let add = (1..=PODS)
+        .map(|i| timed(&host, flavor.bridge(), &call("ADD", i), &conf))
+        .collect();
+    let del = (1..=PODS)
+        .map(|i| timed(&host, flavor.bridge(), &call("DEL", i), &conf))
+        .collect();
     Figures { add, del }
 }
 
@@ -56,7 +68,9 @@ fn main() {
         Need::File("/usr/lib/cni/bridge", "containernetworking-plugins"),
         Need::File("/usr/lib/x86_64-linux-gnu/libnftables.so.1", "libnftables1"),
     ]);
-    println!("CNI ADD then DEL of {PODS} pods, one at a time (milliseconds; ratio = reference / skiff)");
+    println!(
+        "CNI ADD then DEL of {PODS} pods, one at a time (milliseconds; ratio = reference / skiff)"
+    );
     println!(
         "{:<8} {:<10} {:>10} {:>10} {:>10} {:>10}",
         "ipMasq", "plugins", "ADD p50", "ADD p95", "DEL p50", "DEL p95"
