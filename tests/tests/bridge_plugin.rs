@@ -81,7 +81,7 @@ fn add_check_del_round_trip_with_reference_host_local() {
     assert_eq!(ifaces.len(), 3, "{r}");
     assert_eq!(ifaces[0]["name"], BRIDGE);
     let veth = ifaces[1]["name"].as_str().unwrap().to_string();
-    assert!(veth.starts_with("veth") && veth.len() == 15, "{veth}");
+    assert!(veth.starts_with("sk") && veth.len() == 15, "{veth}");
     assert_eq!(ifaces[2]["name"], "eth0");
     assert_eq!(ifaces[2]["sandbox"], pod.path().display().to_string());
     assert!(

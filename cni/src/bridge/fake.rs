@@ -337,6 +337,15 @@ impl NetOps for FakeOps {
             .collect())
     }
 
+    fn links(&mut self) -> Result<Vec<LinkInfo>, NetError> {
+        let s = self.enter("links", "")?;
+        Ok(s.links
+            .iter()
+            .filter(|l| l.side == self.side)
+            .map(|l| l.info.clone())
+            .collect())
+    }
+
     fn ports(&mut self, master: u32) -> Result<Vec<LinkInfo>, NetError> {
         let s = self.enter("ports", master)?;
         Ok(s.links

@@ -146,6 +146,8 @@ pub trait NetOps {
     fn add_route(&mut self, route: &RouteSpec) -> Result<(), NetError>;
     /// Lists the routes whose output interface is `oif`.
     fn routes(&mut self, oif: u32) -> Result<Vec<RouteSpec>, NetError>;
+    /// Lists every link of this namespace.
+    fn links(&mut self) -> Result<Vec<LinkInfo>, NetError>;
     /// Lists the links enslaved to bridge `master`.
     fn ports(&mut self, master: u32) -> Result<Vec<LinkInfo>, NetError>;
     /// Writes a sysctl under `/proc/sys` (e.g. `net/ipv4/ip_forward`), in this namespace.

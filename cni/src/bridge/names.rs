@@ -5,8 +5,8 @@ use super::kernel::Mac;
 use crate::nft::AttachmentKey;
 use sha2::{Digest, Sha256};
 
-const VETH_PREFIX: &str = "veth";
-const VETH_HEX: usize = 11;
+const VETH_PREFIX: &str = "sk";
+const VETH_HEX: usize = 9;
 
 /// The host-side veth name of an attachment: `veth` + 11 hex digits of
 /// sha256(network \0 container id \0 ifname); 15 bytes, the kernel's limit.
@@ -18,15 +18,23 @@ pub fn host_veth_name(key: &AttachmentKey) -> String {
     h.update([0]);
     h.update(key.ifname.as_bytes());
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{VETH_PREFIX}{}", &hex[..VETH_HEX])
+    format!("{}{}", network_veth_prefix(&key.network), &hex[..VETH_HEX])
 }
 
-/// Whether `name` has the form of [`host_veth_name`] (the reference plugin's random names,
-/// `veth` + 8 hex digits, do not).
-pub fn is_host_veth_name(name: &str) -> bool {
-    name.len() == VETH_PREFIX.len() + VETH_HEX
-        && name.starts_with(VETH_PREFIX)
-        && name[VETH_PREFIX.len()..]
+/// The name prefix shared by the host veths of one network: `sk` + 4 hex digits of its name's
+/// hash, so GC of one network never touches another's veths, even on a shared bridge.
+pub fn network_veth_prefix(network: &str) -> String {
+    let d = Sha256::digest(network.as_bytes());
+    format!("{VETH_PREFIX}{:02x}{:02x}", d[0], d[1])
+}
+
+/// Whether `name` has the form of [`host_veth_name`] for `network` (the reference plugin's
+/// random names, `veth` + 8 hex digits, never do).
+pub fn is_host_veth_name(network: &str, name: &str) -> bool {
+    let prefix = network_veth_prefix(network);
+    name.len() == prefix.len() + VETH_HEX
+        && name.starts_with(&prefix)
+        && name[prefix.len()..]
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -82,7 +90,8 @@ mod tests {
         let a = host_veth_name(&key("net", "c1", "eth0"));
         assert_eq!(a, host_veth_name(&key("net", "c1", "eth0")));
         assert_eq!(a.len(), 15);
-        assert!(is_host_veth_name(&a), "{a}");
+        assert!(is_host_veth_name("net", &a), "{a}");
+        assert!(!is_host_veth_name("net2", &a), "{a}");
         assert_ne!(a, host_veth_name(&key("net", "c1", "eth1")));
         assert_ne!(a, host_veth_name(&key("net2", "c1", "eth0")));
         // The separator keeps field boundaries: ("ne","tc1") differs from ("net","c1").
@@ -91,9 +100,9 @@ mod tests {
 
     #[test]
     fn reference_veth_names_are_not_ours() {
-        assert!(!is_host_veth_name("veth1a2b3c4d"));
-        assert!(!is_host_veth_name("vethABCDEF01234"));
-        assert!(!is_host_veth_name("eth0"));
+        assert!(!is_host_veth_name("net", "veth1a2b3c4d"));
+        assert!(!is_host_veth_name("net", "vethABCDEF01234"));
+        assert!(!is_host_veth_name("net", "eth0"));
     }
 
     #[test]

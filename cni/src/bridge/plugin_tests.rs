@@ -325,9 +325,27 @@ fn gc_removes_stale_veths_and_rules_and_keeps_valid_ones() {
             .info
             .master = Some(br);
     }
+    // An ADD killed between creating the veth and enslaving it leaves an unattached veth.
+    let unattached = host_veth_name(&AttachmentKey {
+        network: "net1".into(),
+        container_id: "half-added".into(),
+        ifname: "eth0".into(),
+    });
+    r.net.add_link(Side::Host, &unattached, "veth");
+    let other_network = host_veth_name(&AttachmentKey {
+        network: "net2".into(),
+        container_id: "gone".into(),
+        ifname: "eth0".into(),
+    });
+    r.net.add_link(Side::Host, &other_network, "veth");
     let stdin = conf(r#","cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]"#);
     r.plugin.gc(&request("GC", None, &stdin, "")).unwrap();
     assert!(r.net.link(Side::Host, &stale).is_none());
+    assert!(r.net.link(Side::Host, &unattached).is_none());
+    assert!(
+        r.net.link(Side::Host, &other_network).is_some(),
+        "another network's veth is not ours to collect"
+    );
     assert!(
         r.net.link(Side::Host, &r.veth()).is_some(),
         "valid attachment kept"

@@ -80,17 +80,15 @@ pub(super) fn gc(bridge: &Bridge, req: &Request) -> Result<(), CniError> {
     combine(errors)
 }
 
-/// Deletes ports of the bridge that have our derived-name form but belong to no valid
-/// attachment. Deleting a veth that vanished meanwhile is fine.
+/// Deletes host links with this network's derived-name form that belong to no valid
+/// attachment — bridge ports, and veths an interrupted ADD never attached. Deleting a veth
+/// that vanished meanwhile is fine.
 fn gc_veths(bridge: &Bridge, config: &Config, keep: &[AttachmentKey]) -> Result<(), CniError> {
     let mut host = bridge.namespaces.host()?;
-    let Some(br) = host.link_by_name(&config.bridge).map_err(net_error)? else {
-        return Ok(());
-    };
     let valid: HashSet<String> = keep.iter().map(host_veth_name).collect();
     let mut errors = Vec::new();
-    for port in host.ports(br.index).map_err(net_error)? {
-        if is_host_veth_name(&port.name) && !valid.contains(&port.name) {
+    for port in host.links().map_err(net_error)? {
+        if is_host_veth_name(&config.name, &port.name) && !valid.contains(&port.name) {
             tracing::info!(network = %config.name, veth = %port.name, "GC: deleting veth of a stale attachment");
             if let Err(e) = host.delete_link(&port.name) {
                 errors.push(net_error(e));

@@ -17,6 +17,14 @@ pub fn get_by_name(name: &str) -> LinkMessage {
     msg
 }
 
+/// A dump request for every link.
+pub fn dump_all() -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    msg
+}
+
 /// A dump request for the links enslaved to `master` (the kernel filters on it).
 pub fn dump_ports(master: u32) -> LinkMessage {
     let mut msg = LinkMessage::default();

@@ -289,6 +289,20 @@ impl NetOps for Netlink {
             .collect())
     }
 
+    fn links(&mut self) -> Result<Vec<LinkInfo>, NetError> {
+        let replies = self
+            .sock
+            .dump(Rtnl::GetLink(link::dump_all()))
+            .map_err(|f| failed("list links".to_string(), f))?;
+        Ok(replies
+            .iter()
+            .filter_map(|r| match r {
+                Rtnl::NewLink(m) => Some(link::link_info(m)),
+                _ => None,
+            })
+            .collect())
+    }
+
     fn ports(&mut self, master: u32) -> Result<Vec<LinkInfo>, NetError> {
         let replies = self
             .sock
