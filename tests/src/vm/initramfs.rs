@@ -218,7 +218,6 @@ pub fn init_script(plan: &InitPlan<'_>) -> String {
          mount -t sysfs sysfs /sys\n\
          mount -t devtmpfs devtmpfs /dev\n\
          mount -t tmpfs tmpfs /run\n\
-         mount -t tmpfs tmpfs /tmp\n\
          ifconfig lo 127.0.0.1 up\n",
     );
     for load in plan.loads {
