@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Skiff builds with and tests against. Idempotent.
+# With --vm-kernel it also unpacks Debian's kernel for the VM test tier.
 set -euo pipefail
 
 packages=(
@@ -20,6 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = "--vm-kernel" ] || exit 0
 
 # The VM tier boots Debian's kernel (with the bridge VLAN filtering and IPVS the host may lack)
 # under qemu. Unpack the current linux-image package into a cache instead of installing a kernel

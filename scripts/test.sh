@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-scripts/install-deps.sh
+scripts/install-deps.sh --vm-kernel
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "no Rust toolchain on PATH (install one with rustup)" >&2; exit 1; }
 

@@ -167,13 +167,17 @@ impl Invocation {
     }
 }
 
+/// Whether `s` is a CNI identifier (container id, network name): it starts with an
+/// alphanumeric and holds only alphanumerics and `_.-`, so it is safe in file names.
+pub fn is_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// Validates a container id as the spec restricts it: non-empty, alphanumerics plus `_.-`.
 pub fn validate_container_id(id: &str) -> Result<(), CniError> {
-    let ok = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
+    if is_identifier(id) {
         Ok(())
     } else {
         Err(CniError::new(

@@ -221,6 +221,18 @@ impl Host {
     pub fn network_dir(&self, name: &str) -> PathBuf {
         self.data.path().join(name)
     }
+
+    /// The IPAM allocation files (named by address) of network `name`.
+    pub fn allocations(&self, name: &str) -> Vec<String> {
+        std::fs::read_dir(self.network_dir(name))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Default for Host {

@@ -1,7 +1,7 @@
 //! The VM tier: boots Debian's kernel under qemu (TCG) with a busybox initramfs holding the
 //! programs a test needs, loads the kernel modules it asks for, runs one command and reports
 //! its exit status and console. For kernel features this host lacks (bridge VLAN filtering,
-//! IPVS). The kernel is unpacked by `scripts/install-deps.sh`; a run does no network I/O, and
+//! IPVS). The kernel is unpacked by `scripts/install-deps.sh --vm-kernel`; a run does no network I/O, and
 //! the guest has no network device.
 
 mod cpio;
@@ -115,7 +115,7 @@ impl fmt::Display for VmError {
         match self {
             Self::KernelMissing { root } => write!(
                 f,
-                "no unpacked Debian kernel at {} (run scripts/install-deps.sh as root)",
+                "no unpacked Debian kernel at {} (run scripts/install-deps.sh --vm-kernel as root)",
                 root.display()
             ),
             Self::Spawn { program, source } => write!(f, "cannot run {program}: {source}"),

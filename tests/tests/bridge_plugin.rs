@@ -47,14 +47,7 @@ fn del(
 
 /// Allocation files (named by address) of the network.
 fn allocations(host: &Host) -> Vec<String> {
-    std::fs::read_dir(host.network_dir(NETWORK))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.parse::<IpAddr>().is_ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    host.allocations(NETWORK)
 }
 
 /// Links of the host namespace other than loopback and the bridge.

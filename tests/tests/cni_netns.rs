@@ -119,14 +119,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 /// IPAM allocation files (named by address) of a network.
 fn allocations(host: &Host, network: &str) -> Vec<String> {
-    std::fs::read_dir(host.network_dir(network))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.parse::<IpAddr>().is_ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    host.allocations(network)
 }
 
 fn bridge_ports(host: &Host, bridge: &str) -> usize {

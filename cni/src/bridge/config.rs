@@ -130,14 +130,7 @@ impl Config {
 
     fn validate(raw: RawConfig) -> Result<Self, CniError> {
         let name = raw.name.unwrap_or_default();
-        let name_ok = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !name_ok {
+        if !crate::invocation::is_identifier(&name) {
             return Err(invalid(
                 "name",
                 format!("{name:?} must start with an alphanumeric and hold only alphanumerics, '_', '.' and '-'"),

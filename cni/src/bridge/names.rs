@@ -8,16 +8,10 @@ use sha2::{Digest, Sha256};
 const VETH_PREFIX: &str = "sk";
 const VETH_HEX: usize = 9;
 
-/// The host-side veth name of an attachment: `veth` + 11 hex digits of
-/// sha256(network \0 container id \0 ifname); 15 bytes, the kernel's limit.
+/// The host-side veth name of an attachment: the network's prefix + 9 hex digits of the
+/// attachment's digest; 15 bytes, the kernel's limit.
 pub fn host_veth_name(key: &AttachmentKey) -> String {
-    let mut h = Sha256::new();
-    h.update(key.network.as_bytes());
-    h.update([0]);
-    h.update(key.container_id.as_bytes());
-    h.update([0]);
-    h.update(key.ifname.as_bytes());
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = key.digest().iter().map(|b| format!("{b:02x}")).collect();
     format!("{}{}", network_veth_prefix(&key.network), &hex[..VETH_HEX])
 }
 

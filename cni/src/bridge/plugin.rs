@@ -88,6 +88,7 @@ impl Plugin for Bridge {
         let ipam_result = std::thread::scope(|s| {
             let prepared = needs_rules.then(|| s.spawn(|| self.firewall.prepare()));
             let ipam_result = self.ipam_add(&config, req);
+            // A failed preparation is not an error yet: adding the rules reports it.
             if let Some(Err(e)) = prepared.map(|p| p.join()) {
                 std::panic::resume_unwind(e);
             }

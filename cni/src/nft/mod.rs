@@ -47,6 +47,19 @@ impl AttachmentKey {
             ifname: ifname.to_string(),
         }
     }
+
+    /// sha256(network \0 container id \0 ifname): what host-side names of the attachment
+    /// (nftables chains, the host veth) are derived from.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.network.as_bytes());
+        h.update([0]);
+        h.update(self.container_id.as_bytes());
+        h.update([0]);
+        h.update(self.ifname.as_bytes());
+        h.finalize().into()
+    }
 }
 
 impl std::fmt::Display for AttachmentKey {

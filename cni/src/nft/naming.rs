@@ -48,13 +48,7 @@ pub fn network_chain_prefix(network: &str) -> String {
 /// The chain of one attachment: `att-<8 hex of sha256(network)>-<16 hex of
 /// sha256(network\0container\0ifname)>`, the same in both tables.
 pub fn chain_name(key: &AttachmentKey) -> String {
-    let mut h = Sha256::new();
-    h.update(key.network.as_bytes());
-    h.update([0]);
-    h.update(key.container_id.as_bytes());
-    h.update([0]);
-    h.update(key.ifname.as_bytes());
-    let digest = h.finalize();
+    let digest = key.digest();
     format!(
         "{}{}",
         network_chain_prefix(&key.network),

@@ -360,14 +360,7 @@ fn flag(obj: &Map<String, Value>, key: &str) -> Result<bool, String> {
 /// Network names become file names (result cache, IPAM data): alphanumerics plus `_.-`,
 /// starting with an alphanumeric, as libcni requires.
 fn validate_network_name(name: &str) -> Result<(), String> {
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
+    if crate::invocation::is_identifier(name) {
         Ok(())
     } else {
         Err(format!(

@@ -4,7 +4,7 @@ use super::VmError;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where `scripts/install-deps.sh` unpacks the kernel; `current` points at the release in use.
+/// Where `scripts/install-deps.sh --vm-kernel` unpacks the kernel; `current` points at the release in use.
 pub const DEFAULT_CACHE: &str = "/var/cache/skiff-vm";
 
 /// Overrides [`DEFAULT_CACHE`] (a directory holding `current/boot` and `current/lib/modules`).
