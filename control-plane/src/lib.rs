@@ -1,2 +1,16 @@
-//! Skiff's control plane. It will hold the Kubernetes-compatible API server, its store backends
-//! (embedded and etcd), the scheduler and the controllers. Nothing is implemented yet.
+//! Skiff's control plane: a Kubernetes-compatible API server over a [`store::Store`] (embedded
+//! durable store by default), its PKI and authentication, and the API machinery it needs.
+
+pub mod api;
+pub mod apply;
+pub mod auth;
+pub mod discovery;
+pub mod kinds;
+pub mod openapi;
+pub mod patch;
+pub mod pki;
+pub mod printers;
+pub mod registry;
+pub mod server;
+pub mod store;
+pub mod wire;

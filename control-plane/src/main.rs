@@ -1,0 +1,3 @@
+//! `skiff-control-plane`: the API server binary.
+
+fn main() {}
