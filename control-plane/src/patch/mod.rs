@@ -1,6 +1,8 @@
 //! Patches: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and Kubernetes strategic merge
 //! patch with merge keys and directives.
 
+pub mod schema;
+
 use serde_json::Value;
 
 use crate::api::ApiError;
