@@ -46,57 +46,9 @@ pub trait Authorizer: Send + Sync {
     fn authorize(&self, attrs: &Attributes<'_>) -> Decision;
 }
 
-/// Authenticates requests by client certificate or bearer token.
-pub struct Authenticator {
-    tokens: std::collections::HashMap<String, UserInfo>,
-}
+mod authn;
 
-/// A token file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// The file cannot be read.
-    #[error("cannot read token file {path}: {source}")]
-    Read {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A line is malformed.
-    #[error("token file {path} line {line}: {reason}")]
-    Line {
-        /// The file.
-        path: std::path::PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl Authenticator {
-    /// An authenticator with the given bearer tokens (certificates are always accepted).
-    pub fn new(tokens: std::collections::HashMap<String, UserInfo>) -> Self {
-        Self { tokens }
-    }
-
-    /// Loads bearer tokens from a kube-apiserver style CSV file: `token,user,uid,"group1,group2"`.
-    pub fn from_token_file(path: &std::path::Path) -> Result<Self, AuthError> {
-        let _ = path;
-        Ok(Self::new(Default::default()))
-    }
-
-    /// Identifies the user of a request from the verified client certificate (DER) or the
-    /// `Authorization` header; `None` is anonymous.
-    pub fn authenticate(
-        &self,
-        client_cert_der: Option<&[u8]>,
-        authorization: Option<&str>,
-    ) -> Option<UserInfo> {
-        let _ = (client_cert_der, authorization, &self.tokens);
-        None
-    }
-}
+pub use authn::{AuthError, Authenticator};
 
 /// Allows everything to members of `system:masters` and nothing to anyone else.
 pub struct MastersOnly;
@@ -111,5 +63,41 @@ impl Authorizer for MastersOnly {
                 attrs.user.name, attrs.verb
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(groups: &[&str]) -> UserInfo {
+        UserInfo {
+            name: "bob".into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn attrs<'a>(user: &'a UserInfo) -> Attributes<'a> {
+        Attributes {
+            user,
+            verb: "list",
+            group: Some(""),
+            resource: Some("pods"),
+            subresource: None,
+            namespace: Some("default"),
+            name: None,
+            path: "/api/v1/namespaces/default/pods",
+        }
+    }
+
+    #[test]
+    fn masters_may_do_everything_others_nothing() {
+        let admin = user(&["system:masters", "system:authenticated"]);
+        assert_eq!(MastersOnly.authorize(&attrs(&admin)), Decision::Allow);
+        let bob = user(&["system:authenticated"]);
+        assert!(matches!(
+            MastersOnly.authorize(&attrs(&bob)),
+            Decision::Deny(_)
+        ));
     }
 }

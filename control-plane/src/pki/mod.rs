@@ -1,8 +1,15 @@
-//! The control plane's PKI: a CA, the serving certificate and the admin kubeconfig, created on
-//! first start and reused afterwards.
+//! The control plane's PKI: a CA, the serving certificate and the admin client certificate
+//! under `DIR/tls/`, created on first start and reused afterwards, and the admin kubeconfig.
+//! Leaf certificates are valid for a year and are re-issued at start when fewer than 90 days
+//! remain (the CA, valid ten years, is kept), as k3s does.
+
+mod issue;
+mod kubeconfig;
+mod tls;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+pub use issue::{Identity, Pki};
 
 /// PKI files that cannot be created or used.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +23,7 @@ pub enum PkiError {
         source: std::io::Error,
     },
     /// A certificate or key cannot be generated or parsed.
-    #[error("certificate {what}: {reason}")]
+    #[error("{what} certificate: {reason}")]
     Certificate {
         /// Which certificate.
         what: &'static str,
@@ -25,34 +32,30 @@ pub enum PkiError {
     },
 }
 
-/// The CA and serving certificate under a data directory.
-pub struct Pki {
-    dir: PathBuf,
+fn read(path: &Path) -> Result<String, PkiError> {
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-impl Pki {
-    /// Loads `DIR/tls/*` or creates a CA, a serving certificate (SANs: host name, host
-    /// addresses, 127.0.0.1, 10.43.0.1, `kubernetes*` names, `extra_sans`) and an admin client
-    /// certificate (CN `admin`, O `system:masters`).
-    pub fn load_or_create(dir: &Path, extra_sans: &[String]) -> Result<Self, PkiError> {
-        let _ = extra_sans;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    /// TLS settings for the API port: the serving certificate, client certificates verified
-    /// against the CA but optional (tokens and anonymous health checks), ALPN h2 and http/1.1.
-    pub fn server_tls_config(&self) -> Result<Arc<rustls::ServerConfig>, PkiError> {
-        Err(PkiError::Certificate {
-            what: "serving",
-            reason: format!("not created in {}", self.dir.display()),
-        })
-    }
-
-    /// Writes a kubeconfig for the admin user pointing at `server_url`.
-    pub fn write_admin_kubeconfig(&self, path: &Path, server_url: &str) -> Result<(), PkiError> {
-        let _ = (path, server_url);
-        Ok(())
-    }
+/// Writes `contents` to `path` atomically (temp file + rename), private files with mode 0600.
+fn write(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(if private { 0o600 } else { 0o644 })
+        .open(&tmp)
+        .map_err(io)?;
+    file.write_all(contents).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
