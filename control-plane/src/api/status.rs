@@ -181,6 +181,10 @@ pub enum ApiError {
         /// The field errors.
         causes: Vec<FieldError>,
     },
+    /// 422 `Invalid` about no particular object: a patch that parses but cannot be applied
+    /// (upstream's generic message, the detail as an `UnexpectedServerResponse` cause).
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplicable(String),
     /// 400 `BadRequest`: malformed body, bad query parameter, bad patch.
     #[error("{0}")]
     BadRequest(String),
@@ -219,7 +223,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => 404,
             ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
-            ApiError::Invalid { .. } => 422,
+            ApiError::Invalid { .. } | ApiError::PatchNotApplicable(_) => 422,
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized => 401,
             ApiError::Forbidden(_) => 403,
@@ -238,7 +242,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } => "Conflict",
-            ApiError::Invalid { .. } => "Invalid",
+            ApiError::Invalid { .. } | ApiError::PatchNotApplicable(_) => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
@@ -295,6 +299,9 @@ impl ApiError {
             } => Some(
                 json!({"name": name, "group": group, "kind": kind, "causes": causes_json(causes)}),
             ),
+            ApiError::PatchNotApplicable(detail) => {
+                Some(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": detail}]}))
+            }
             _ => None,
         };
         if let Some(d) = details {
