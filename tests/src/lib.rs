@@ -1,6 +1,7 @@
 //! The harness for Skiff's privileged test tiers: a guard that fails loudly naming what is
 //! missing, throwaway network namespaces, and running a test body inside one on its own thread.
 
+pub mod apiserver;
 pub mod cni;
 pub mod guard;
 pub mod netns;
