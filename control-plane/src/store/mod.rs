@@ -8,6 +8,20 @@
 
 use async_trait::async_trait;
 
+mod batch;
+pub mod conformance;
+pub mod embedded;
+mod history;
+pub mod memory;
+mod mvcc;
+mod options;
+mod range;
+mod watchers;
+
+pub use embedded::{measure_raw_write_rate, EmbeddedStore};
+pub use memory::MemoryStore;
+pub use options::StoreOptions;
+
 /// A store revision: `0` means "none" / "latest" depending on context; real revisions start at 1.
 pub type Revision = i64;
 
