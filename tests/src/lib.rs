@@ -4,6 +4,7 @@
 pub mod apiserver;
 pub mod cni;
 pub mod guard;
+pub mod kube_client;
 pub mod netns;
 pub mod vm;
 
