@@ -1,11 +1,17 @@
 //! API discovery: legacy documents (`/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`)
 //! and aggregated discovery v2, all generated from the registry.
 
+pub mod aggregated;
+pub mod legacy;
+pub mod subresources;
+
 use serde_json::{json, Value};
 
-/// Content type of aggregated discovery v2 responses.
-pub const AGGREGATED_CONTENT_TYPE: &str =
-    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub use aggregated::{
+    aggregated_in, requested_version, AggregatedVersion, AGGREGATED_CONTENT_TYPE,
+    AGGREGATED_V2BETA1_CONTENT_TYPE,
+};
+pub use legacy::storage_version_hash;
 
 /// `/api` (APIVersions).
 pub fn api_versions(server_address: &str) -> Value {
@@ -14,23 +20,20 @@ pub fn api_versions(server_address: &str) -> Value {
 
 /// `/apis` (APIGroupList).
 pub fn api_group_list() -> Value {
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+    legacy::api_group_list()
 }
 
 /// `/apis/<group>` (APIGroup), `None` if not served.
 pub fn api_group(group: &str) -> Option<Value> {
-    let _ = group;
-    None
+    legacy::api_group(group)
 }
 
 /// `/api/v1` or `/apis/<group>/<version>` (APIResourceList), `None` if not served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let _ = (group, version);
-    None
+    legacy::resource_list(group, version)
 }
 
-/// Aggregated discovery for `/api` (`legacy == true`) or `/apis`.
+/// Aggregated discovery v2 for `/api` (`legacy == true`) or `/apis`.
 pub fn aggregated(legacy: bool) -> Value {
-    let _ = legacy;
-    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": []})
+    aggregated_in(legacy, AggregatedVersion::V2)
 }
