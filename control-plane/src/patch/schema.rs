@@ -137,6 +137,11 @@ pub fn root_type(kind: &KindInfo) -> String {
     format!("io.k8s.api.{package}.{}.{}", kind.version, kind.kind)
 }
 
+/// The static name of a type the tree knows (`io.k8s.api.core.v1.PodSpec`), if it does.
+pub fn type_known(type_name: &str) -> Option<&'static str> {
+    index().get(type_name).map(|t| t.name)
+}
+
 /// The merge markers of `field` in the type named `type_name` (OpenAPI name, e.g.
 /// `io.k8s.api.core.v1.PodSpec`, `containers`), if it has any.
 pub fn field_extensions(type_name: &str, field_name: &str) -> Option<FieldMerge> {
