@@ -230,7 +230,8 @@ fn unescape(v: &str) -> Result<String, String> {
 pub fn parse_field_selector(kind: &KindInfo, s: &str) -> Result<FieldSelector, ApiError> {
     let mut terms = split_terms(s);
     terms.sort_unstable();
-    let mut requirements = Vec::new();
+    // Parse every term first, then check labels, so syntax errors win as upstream's do.
+    let mut parsed = Vec::new();
     for term in terms.into_iter().filter(|t| !t.is_empty()) {
         let (lhs, op, rhs) = split_term(term).ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -238,6 +239,10 @@ pub fn parse_field_selector(kind: &KindInfo, s: &str) -> Result<FieldSelector, A
             ))
         })?;
         let value = unescape(rhs).map_err(ApiError::BadRequest)?;
+        parsed.push((lhs, op, value));
+    }
+    let mut requirements = Vec::with_capacity(parsed.len());
+    for (lhs, op, value) in parsed {
         if !supports_field(kind, lhs) {
             return Err(ApiError::BadRequest(format!(
                 "field label not supported: {lhs}"

@@ -50,7 +50,7 @@ impl IncludeObject {
             "None" => Ok(Self::None),
             "Object" => Ok(Self::Object),
             other => Err(ApiError::BadRequest(format!(
-                "includeObject: Unsupported value: \"{other}\": supported values: \"Metadata\", \"None\", \"Object\""
+                "unrecognized includeObject value: \"{other}\""
             ))),
         }
     }

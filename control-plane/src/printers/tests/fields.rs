@@ -187,6 +187,11 @@ fn escaped_values_are_unescaped_and_bare_specials_rejected() {
     assert!(parse_field_selector(k, "metadata.name=a=b").is_err());
     assert!(parse_field_selector(k, r"metadata.name=a\x").is_err());
     assert!(parse_field_selector(k, "metadata.name").is_err());
+    let err = parse_field_selector(k, "bogus=1,zzz").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid selector: 'bogus=1,zzz'; can't understand 'zzz'"
+    );
 }
 
 #[test]
