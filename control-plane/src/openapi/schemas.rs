@@ -154,7 +154,7 @@ fn list_schema(kind: &KindInfo, item: &str) -> Value {
             "kind": {"description": KIND_DESC, "type": "string"},
             "metadata": {
                 "$ref": format!("{REF_PREFIX}{LIST_META}"),
-                "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+                "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
             },
         },
         "required": ["items"],
