@@ -117,7 +117,13 @@ struct TypeDef {
 
 fn index() -> &'static HashMap<&'static str, &'static TypeDef> {
     static INDEX: OnceLock<HashMap<&'static str, &'static TypeDef>> = OnceLock::new();
-    INDEX.get_or_init(|| types::TYPES.iter().map(|t| (t.name, t)).collect())
+    INDEX.get_or_init(|| {
+        types::TYPES
+            .iter()
+            .flat_map(|group| group.iter())
+            .map(|t| (t.name, t))
+            .collect()
+    })
 }
 
 fn field(type_name: &str, name: &str) -> Option<&'static Field> {
