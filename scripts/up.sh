@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Brings Skiff up on this machine (Debian 12, root) as far as it goes today: builds and
-# installs the CNI plugins, writes the node's network configuration with k3s's defaults, and
-# runs the plugins' main job: two pods (network namespaces made here) are attached to the pod
-# network, talk to each other, and are detached again.
+# installs the CNI plugins and the control plane, writes the node's network configuration with
+# k3s's defaults, starts `skiff-control-plane` on its embedded store (a systemd unit when systemd
+# runs the machine, a background process otherwise) and drives it with kubectl, then runs the
+# plugins' main job: two pods (network namespaces made here) are attached to the pod network,
+# talk to each other, and are detached again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +13,7 @@ scripts/install-deps.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== building (release)"
-cargo build --release --locked -p skiff-cni --bins
+cargo build --release --locked -p skiff-cni -p skiff-control-plane --bins
 
 echo "== installing skiff-bridge, skiff-host-local, skiff-cni"
 install -d /opt/cni/bin /etc/cni/net.d
@@ -38,6 +40,63 @@ JSON
 else
   echo "keeping the existing $conf"
 fi
+
+echo "== starting the control plane (embedded store, /var/lib/skiff/server, :6443)"
+install -m 0755 target/release/skiff-control-plane /usr/local/bin/
+data=/var/lib/skiff/server
+install -d -m 0700 "$data"
+cat > /etc/systemd/system/skiff-control-plane.service 2>/dev/null <<'UNIT' || true
+[Unit]
+Description=Skiff control plane (Kubernetes API server)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/skiff-control-plane --data-dir /var/lib/skiff/server
+Restart=always
+RestartSec=2
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable skiff-control-plane >/dev/null 2>&1
+  systemctl restart skiff-control-plane
+else
+  # No systemd here: run it in the background, replacing one this script started before.
+  if [ -s /run/skiff-control-plane.pid ]; then
+    kill "$(cat /run/skiff-control-plane.pid)" 2>/dev/null || true
+    sleep 1
+  fi
+  nohup /usr/local/bin/skiff-control-plane --data-dir "$data" >>/var/log/skiff-control-plane.log 2>&1 &
+  echo $! > /run/skiff-control-plane.pid
+  echo "(no systemd: started in the background, pid $(cat /run/skiff-control-plane.pid), log /var/log/skiff-control-plane.log)"
+fi
+export KUBECONFIG="$data/admin.kubeconfig"
+kubectl=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
+[ -x "$kubectl" ] || kubectl=$(command -v kubectl || true)
+[ -n "$kubectl" ] || { echo "kubectl is not installed; the control plane runs, use any kubectl 1.27-1.33 with $KUBECONFIG" >&2; exit 1; }
+for _ in $(seq 1 100); do
+  [ -s "$KUBECONFIG" ] && [ "$("$kubectl" get --raw /readyz 2>/dev/null)" = ok ] && break
+  sleep 0.2
+done
+[ "$("$kubectl" get --raw /readyz 2>/dev/null)" = ok ] || { echo "the control plane did not become ready" >&2; exit 1; }
+"$kubectl" get namespaces
+"$kubectl" apply -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: skiff-demo, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: skiff-demo}}
+  template:
+    metadata: {labels: {app: skiff-demo}}
+    spec:
+      containers: [{name: web, image: busybox:1.36, command: [httpd, -f, -p, "8080"]}]
+YAML
+"$kubectl" get deployments,services -o wide
 
 echo "== attaching two demo pods"
 pods=(skiff-demo-a skiff-demo-b)
@@ -72,4 +131,7 @@ trap - EXIT
 echo
 echo "Skiff's CNI plugins are installed in /opt/cni/bin and configured in $conf;"
 echo "containerd's CRI plugin (or any CNI runtime) can use them now."
-echo "The kubelet, service proxy and control plane are not implemented yet."
+echo "The control plane serves the Kubernetes API on :6443; use it with:"
+echo "  export KUBECONFIG=$KUBECONFIG"
+echo "The kubelet, service proxy, scheduler and controllers are not implemented yet, so pods are"
+echo "stored but not run."
