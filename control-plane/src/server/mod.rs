@@ -2,11 +2,27 @@
 //! authorization, the read path (get, list, watch, tables, discovery) and the write path
 //! (create, update, patch, apply, delete, subresources).
 
+mod authz;
+mod body;
+pub mod continuation;
+mod failure;
+pub mod fields;
+pub mod labels;
+mod meta;
+pub mod negotiate;
 pub mod object;
+mod params;
+mod read;
+pub mod route;
+mod router;
+mod transport;
+mod watch;
+pub mod watch_events;
 pub mod write;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::Ipv4Net;
@@ -15,6 +31,10 @@ use serde_json::Value;
 use crate::auth::{Authorizer, UserInfo};
 use crate::registry::KindInfo;
 use crate::store::Store;
+
+pub use body::Body;
+pub use router::handle;
+pub use transport::{serve, MAX_BODY_BYTES};
 
 /// Settings of the API server that shape objects (service ranges, advertised address).
 #[derive(Debug, Clone)]
@@ -27,6 +47,10 @@ pub struct ServerSettings {
     pub advertise_address: IpAddr,
     /// Port of the API server.
     pub advertise_port: u16,
+    /// How often a watch that allows bookmarks gets one.
+    pub bookmark_interval: Duration,
+    /// How long a watch without `timeoutSeconds` stays open.
+    pub watch_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -36,6 +60,8 @@ impl Default for ServerSettings {
             node_ports: (30000, 32767),
             advertise_address: IpAddr::from([127, 0, 0, 1]),
             advertise_port: 6443,
+            bookmark_interval: Duration::from_secs(60),
+            watch_timeout: Duration::from_secs(1800),
         }
     }
 }
