@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 /// What is wrong with one field, as in upstream's `field.ErrorType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CauseKind {
+    /// `FieldManagerConflict` (server-side apply: another manager owns the field).
+    FieldManagerConflict,
     /// `FieldValueRequired`.
     Required,
     /// `FieldValueInvalid`.
@@ -28,6 +30,7 @@ impl CauseKind {
     /// The `reason` string of a status cause.
     pub fn reason(self) -> &'static str {
         match self {
+            CauseKind::FieldManagerConflict => "FieldManagerConflict",
             CauseKind::Required => "FieldValueRequired",
             CauseKind::Invalid => "FieldValueInvalid",
             CauseKind::NotSupported => "FieldValueNotSupported",
@@ -111,7 +114,11 @@ impl FieldError {
 
     /// The message upstream prints: `spec.x: Invalid value: "y": detail`.
     pub fn message(&self) -> String {
+        if self.kind == CauseKind::FieldManagerConflict {
+            return self.detail.clone();
+        }
         let what = match self.kind {
+            CauseKind::FieldManagerConflict => String::new(),
             CauseKind::Required => "Required value".to_string(),
             CauseKind::Invalid => "Invalid value".to_string(),
             CauseKind::NotSupported => "Unsupported value".to_string(),
@@ -156,7 +163,7 @@ pub enum ApiError {
         name: String,
     },
     /// 409 `Conflict`: stale resourceVersion, apply conflicts, etc.
-    #[error("Operation cannot be fulfilled on {resource} \"{name}\": {message}")]
+    #[error("{}", conflict_message(.resource, .name, .message))]
     Conflict {
         /// API group.
         group: String,
@@ -285,7 +292,11 @@ impl ApiError {
                 causes,
                 ..
             } => {
-                let mut d = json!({"name": name, "group": group, "kind": resource});
+                let mut d = if resource.is_empty() {
+                    json!({})
+                } else {
+                    json!({"name": name, "group": group, "kind": resource})
+                };
                 if !causes.is_empty() {
                     d["causes"] = causes_json(causes);
                 }
@@ -308,6 +319,15 @@ impl ApiError {
             status["details"] = strip_empty_group(d);
         }
         status
+    }
+}
+
+/// Apply conflicts (no resource) carry upstream's message as is.
+fn conflict_message(resource: &str, name: &str, message: &str) -> String {
+    if resource.is_empty() {
+        message.to_string()
+    } else {
+        format!("Operation cannot be fulfilled on {resource} \"{name}\": {message}")
     }
 }
 
