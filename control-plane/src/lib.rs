@@ -5,6 +5,7 @@ pub mod api;
 pub mod apply;
 pub mod auth;
 pub mod discovery;
+pub mod hostinfo;
 pub mod kinds;
 pub mod openapi;
 pub mod patch;

@@ -103,17 +103,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map(|a| a.port())
         .unwrap_or(args.listen.port());
     let store = open_store(args.store, &args.data_dir)?;
-    let advertise_address = args.advertise_address.unwrap_or_else(|| {
-        let ip = args.listen.ip();
-        if ip.is_unspecified() {
-            tracing::info!(
-                "no --advertise-address given; the kubernetes service points at 127.0.0.1"
-            );
-            IpAddr::from([127, 0, 0, 1])
-        } else {
-            ip
-        }
-    });
+    let advertise_address = match args.advertise_address {
+        Some(ip) => ip,
+        None if !args.listen.ip().is_unspecified() && !args.listen.ip().is_loopback() => args.listen.ip(),
+        None => IpAddr::V4(skiff_control_plane::hostinfo::primary_ipv4().ok_or_else(|| {
+            anyhow!("this host has no non-loopback IPv4 address to advertise; pass --advertise-address")
+        })?),
+    };
+    tracing::info!(%advertise_address, "the kubernetes service's endpoints point at this address");
     let settings = ServerSettings {
         advertise_address,
         advertise_port: port,
