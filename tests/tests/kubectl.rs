@@ -356,7 +356,15 @@ fn patch_with_each_patch_type() {
             "-p",
             r#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
         ]);
-        assert!(err.contains("Error from server"), "{err}");
+        assert!(
+            err.contains("invalid") && err.contains("test failed"),
+            "{err}"
+        );
+        assert_eq!(
+            jsonpath(k, &["deploy", "web"], "{.spec.replicas}"),
+            "5",
+            "a failed patch changes nothing"
+        );
     });
 }
 
@@ -404,19 +412,42 @@ fn label_annotate_and_scale() {
 #[ignore = "needs the skiff-control-plane binary and kubectl 1.27/1.33"]
 fn delete_with_each_cascade_mode() {
     each_kubectl(|k, _| {
-        for (name, cascade) in [("bg", "background"), ("fg", "foreground"), ("or", "orphan")] {
-            k.ok_stdin(
-                &["create", "-f", "-"],
-                &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"),
-            );
-            let out = k.ok(&[
+        // Background: gone at once (dependents are the garbage collector's job).
+        k.ok(&["create", "configmap", "bg"]);
+        let out = k.ok(&["delete", "configmap", "bg", "--cascade=background"]);
+        assert!(out.contains("deleted"), "{out}");
+        k.fails(&["get", "configmap", "bg"]);
+        // Foreground and orphan are recorded as upstream does, as a finalizer on the terminating
+        // object, for the garbage collector to finish.
+        for (name, cascade, finalizer) in [
+            ("fg", "foreground", "foregroundDeletion"),
+            ("or", "orphan", "orphan"),
+        ] {
+            k.ok(&["create", "configmap", name]);
+            k.ok(&[
                 "delete",
                 "configmap",
                 name,
                 &format!("--cascade={cascade}"),
-                "--timeout=30s",
+                "--wait=false",
             ]);
-            assert!(out.contains("deleted"), "{out}");
+            assert_eq!(
+                jsonpath(k, &["configmap", name], "{.metadata.finalizers}"),
+                format!("[\"{finalizer}\"]")
+            );
+            assert_ne!(
+                jsonpath(k, &["configmap", name], "{.metadata.deletionTimestamp}"),
+                ""
+            );
+            // Removing the finalizer (what the garbage collector does) completes the deletion.
+            k.ok(&[
+                "patch",
+                "configmap",
+                name,
+                "--type=json",
+                "-p",
+                r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+            ]);
             k.fails(&["get", "configmap", name]);
         }
         // A bound pod is deleted gracefully: it stays, terminating, until the kubelet finishes it.
