@@ -409,7 +409,10 @@ mod tests {
             patch_type(Some("application/apply-patch+yaml")).unwrap(),
             PatchType::Apply
         );
-        assert_eq!(patch_type(Some("application/json")).unwrap_err().code(), 415);
+        assert_eq!(
+            patch_type(Some("application/json")).unwrap_err().code(),
+            415
+        );
     }
 
     #[test]
@@ -417,7 +420,10 @@ mod tests {
         let mut v = json!({"spec": {"containers": [{"name": "a", "bar": 1}], "a.b": {"c": 1}}});
         remove_path(&mut v, "spec.containers[0].bar");
         remove_path(&mut v, "spec.a.b.c");
-        assert_eq!(v, json!({"spec": {"containers": [{"name": "a"}], "a.b": {}}}));
+        assert_eq!(
+            v,
+            json!({"spec": {"containers": [{"name": "a"}], "a.b": {}}})
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ use super::update::{guaranteed_update, UpdateCall};
 use super::{namespace, Ctx};
 
 /// The namespaces that always exist.
-pub(super) const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub(super) const NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 const MANAGER: &str = "kube-apiserver";
 
@@ -57,9 +58,31 @@ pub(super) async fn run(ctx: &Ctx) -> Result<(), ApiError> {
             "sessionAffinity": "None",
         },
     });
-    create_if_absent(ctx, kind("", "Service"), Some("default"), service, &opts, &manager).await?;
+    create_if_absent(
+        ctx,
+        kind("", "Service"),
+        Some("default"),
+        service,
+        &opts,
+        &manager,
+    )
+    .await?;
     let (endpoints, slice) = endpoints(settings.advertise_address, settings.advertise_port);
-    reconcile(ctx, kind("", "Endpoints"), endpoints, &["subsets"], &opts, &manager).await?;
+    // Upstream refuses loopback endpoints from clients; the server's own may use one (a
+    // single-machine control plane advertising 127.0.0.1).
+    let opts = WriteOptions {
+        skip_validation: true,
+        ..opts
+    };
+    reconcile(
+        ctx,
+        kind("", "Endpoints"),
+        endpoints,
+        &["subsets"],
+        &opts,
+        &manager,
+    )
+    .await?;
     reconcile(
         ctx,
         kind("discovery.k8s.io", "EndpointSlice"),
@@ -110,6 +133,16 @@ async fn create_if_absent(
     opts: &WriteOptions,
     manager: &Manager,
 ) -> Result<(), ApiError> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let (existing, _) = ctx
+        .store
+        .get(&kind.key(namespace, name))
+        .await
+        .map_err(|e| super::store_error(kind, name, e))?;
+    if existing.is_some() {
+        // Checked first: recreating the `kubernetes` service would collide on its ClusterIP.
+        return Ok(());
+    }
     match create_object(ctx, kind, namespace, obj, opts, manager).await {
         Ok(_) => {
             tracing::info!(kind = kind.kind, namespace, "bootstrap object created");
@@ -133,7 +166,7 @@ async fn reconcile(
         kind,
         namespace: Some("default"),
         name: "kubernetes",
-        target: Target::Main,
+        target: Target::Raw,
         opts,
         manager,
         create_on_missing: true,

@@ -114,7 +114,11 @@ pub(super) fn create_object<'a>(
                 meta::meta_mut(&mut candidate).insert("name".into(), meta::generate_name(g).into());
             }
             let name = meta::name(&candidate).to_string();
-            let errs = crate::kinds::validate(kind, &candidate, None);
+            let errs = if opts.skip_validation {
+                Vec::new()
+            } else {
+                crate::kinds::validate(kind, &candidate, None)
+            };
             if !errs.is_empty() {
                 return Err(super::invalid(kind, &name, errs));
             }

@@ -92,7 +92,8 @@ impl DeleteOptions {
                 api_versions: &["v1", "meta.k8s.io/v1"],
                 kind: "DeleteOptions",
             };
-            let decoded = body::decode_object(req, expected, None, super::options::FieldValidation::Ignore)?;
+            let decoded =
+                body::decode_object(req, expected, None, super::options::FieldValidation::Ignore)?;
             let mut opts = Self::from_value(&decoded.obj)?;
             opts.dry_run |= dry_run(req, &mut Vec::new());
             return Ok(opts);
@@ -174,7 +175,11 @@ fn reply(kind: &KindInfo, outcome: Deleted, opts: &DeleteOptions) -> Reply {
     match outcome {
         Deleted::Marked(obj) => Reply {
             // Upstream answers 202 only when cascading was asked for the deprecated way.
-            status: if opts.orphan_dependents == Some(false) { 202 } else { 200 },
+            status: if opts.orphan_dependents == Some(false) {
+                202
+            } else {
+                200
+            },
             body: obj,
             warnings: Vec::new(),
         },
@@ -195,14 +200,21 @@ fn reply(kind: &KindInfo, outcome: Deleted, opts: &DeleteOptions) -> Reply {
 }
 
 /// The 409 upstream answers when DeleteOptions preconditions do not hold.
-pub(super) fn precondition_error(kind: &KindInfo, name: &str, obj: &Value, opts: &DeleteOptions) -> Option<ApiError> {
+pub(super) fn precondition_error(
+    kind: &KindInfo,
+    name: &str,
+    obj: &Value,
+    opts: &DeleteOptions,
+) -> Option<ApiError> {
     let uid = meta::meta_str(obj, "uid").unwrap_or_default();
     if let Some(want) = opts.uid.as_deref().filter(|u| !u.is_empty()) {
         if want != uid {
             return Some(super::conflict_with(
                 kind,
                 name,
-                format!("Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"),
+                format!(
+                    "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                ),
             ));
         }
     }
@@ -229,7 +241,11 @@ pub(super) async fn delete_object(
 ) -> Result<Deleted, ApiError> {
     let key = kind.key(namespace, name);
     for _ in 0..ATTEMPTS {
-        let (kv, _) = ctx.store.get(&key).await.map_err(|e| store_error(kind, name, e))?;
+        let (kv, _) = ctx
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| store_error(kind, name, e))?;
         let kv = kv.ok_or_else(|| super::not_found(kind, name))?;
         let current = from_kv(&kv)?;
         if let Some(e) = precondition_error(kind, name, &current, opts) {
@@ -253,7 +269,11 @@ pub(super) async fn delete_object(
         if meta::same_object(&marked, &current) || opts.dry_run {
             return Ok(Deleted::Marked(marked));
         }
-        match ctx.store.update(&key, to_store(&marked), kv.mod_revision).await {
+        match ctx
+            .store
+            .update(&key, to_store(&marked), kv.mod_revision)
+            .await
+        {
             Ok(kv) => return Ok(Deleted::Marked(from_kv(&kv)?)),
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(store_error(kind, name, e)),
@@ -334,7 +354,8 @@ fn before_delete(
             Some(0) => Graceful::Immediate,
             Some(g) if g < current => {
                 let base = parse_time(&ts).unwrap_or(now);
-                let new_ts = base - chrono::Duration::seconds(current) + chrono::Duration::seconds(g);
+                let new_ts =
+                    base - chrono::Duration::seconds(current) + chrono::Duration::seconds(g);
                 let m = meta::meta_mut(obj);
                 m.insert("deletionTimestamp".into(), meta::format_time(new_ts).into());
                 m.insert("deletionGracePeriodSeconds".into(), g.into());
@@ -364,7 +385,11 @@ fn before_delete(
     let m = meta::meta_mut(obj);
     m.insert("deletionTimestamp".into(), ts.into());
     m.insert("deletionGracePeriodSeconds".into(), period.into());
-    if let Some(g) = m.get("generation").and_then(Value::as_i64).filter(|g| *g > 0) {
+    if let Some(g) = m
+        .get("generation")
+        .and_then(Value::as_i64)
+        .filter(|g| *g > 0)
+    {
         m.insert("generation".into(), (g + 1).into());
     }
     Graceful::Marked
@@ -381,7 +406,10 @@ fn gc_finalizers(obj: &Value, opts: &DeleteOptions) -> Option<Vec<String>> {
         (None, Some(_)) => (false, false),
         (None, None) => {
             let pick = existing.iter().find(|f| *f == ORPHAN || *f == FOREGROUND);
-            (pick.is_some_and(|f| f == ORPHAN), pick.is_some_and(|f| f == FOREGROUND))
+            (
+                pick.is_some_and(|f| f == ORPHAN),
+                pick.is_some_and(|f| f == FOREGROUND),
+            )
         }
     };
     let mut fins: Vec<String> = existing
@@ -412,7 +440,11 @@ fn mark_as_deleting(obj: &mut Value, now: chrono::DateTime<chrono::Utc>) {
         .and_then(Value::as_str)
         .and_then(parse_time);
     if existing.is_none() {
-        if let Some(g) = m.get("generation").and_then(Value::as_i64).filter(|g| *g > 0) {
+        if let Some(g) = m
+            .get("generation")
+            .and_then(Value::as_i64)
+            .filter(|g| *g > 0)
+        {
             m.insert("generation".into(), (g + 1).into());
         }
     }

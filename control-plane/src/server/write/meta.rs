@@ -50,7 +50,9 @@ pub(super) fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
-    obj["metadata"].as_object_mut().expect("metadata is an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 /// The finalizers of an object.
@@ -162,7 +164,12 @@ pub(super) fn carry_system_fields(old: &Value, new: &mut Value) -> Vec<FieldErro
         )),
         _ => {}
     }
-    for field in ["uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+    ] {
         match old_meta.get(field) {
             Some(v) => meta.insert(field.into(), v.clone()),
             None => meta.remove(field),
@@ -268,9 +275,15 @@ mod tests {
         let old = json!({"metadata": {"uid": "u1", "creationTimestamp": "t", "generation": 2}});
         let mut new = json!({"metadata": {"creationTimestamp": "x", "generation": 9}});
         assert!(carry_system_fields(&old, &mut new).is_empty());
-        assert_eq!(new["metadata"], json!({"creationTimestamp": "t", "generation": 2, "uid": "u1"}));
+        assert_eq!(
+            new["metadata"],
+            json!({"creationTimestamp": "t", "generation": 2, "uid": "u1"})
+        );
         let mut other = json!({"metadata": {"uid": "u2"}});
-        assert_eq!(carry_system_fields(&old, &mut other)[0].field, "metadata.uid");
+        assert_eq!(
+            carry_system_fields(&old, &mut other)[0].field,
+            "metadata.uid"
+        );
     }
 
     #[test]
@@ -280,7 +293,10 @@ mod tests {
         assert!(should_delete_during_update(&old, &new));
         assert!(!should_delete_during_update(&old, &old));
         let live = json!({"metadata": {"finalizers": ["a"]}});
-        assert!(!should_delete_during_update(&live, &json!({"metadata": {}})));
+        assert!(!should_delete_during_update(
+            &live,
+            &json!({"metadata": {}})
+        ));
     }
 
     #[test]

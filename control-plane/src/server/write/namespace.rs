@@ -61,13 +61,22 @@ pub(super) async fn check_create(
 fn spec_finalizers(ns: &Value) -> Vec<String> {
     ns.pointer("/spec/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// DELETE of a namespace: first call marks it terminating and starts the cleanup; once its
 /// spec finalizers are gone it is deleted like any object.
-pub(super) async fn delete(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+pub(super) async fn delete(
+    ctx: &Ctx,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<Deleted, ApiError> {
     let kind = namespaces();
     if IMMORTAL.contains(&name) {
         return Err(ApiError::Forbidden(format!(
@@ -76,7 +85,11 @@ pub(super) async fn delete(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Resul
     }
     let key = kind.key(None, name);
     for _ in 0..8 {
-        let (kv, _) = ctx.store.get(&key).await.map_err(|e| store_error(kind, name, e))?;
+        let (kv, _) = ctx
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| store_error(kind, name, e))?;
         let kv = kv.ok_or_else(|| super::not_found(kind, name))?;
         let current = from_kv(&kv)?;
         if meta::meta_str(&current, "deletionTimestamp").is_some() {
@@ -98,9 +111,16 @@ pub(super) async fn delete(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Resul
         if opts.dry_run {
             return Ok(Deleted::Marked(marked));
         }
-        match ctx.store.update(&key, to_store(&marked), kv.mod_revision).await {
+        match ctx
+            .store
+            .update(&key, to_store(&marked), kv.mod_revision)
+            .await
+        {
             Ok(kv) => {
-                tracing::info!(namespace = name, "namespace terminating; deleting its content");
+                tracing::info!(
+                    namespace = name,
+                    "namespace terminating; deleting its content"
+                );
                 spawn_cleanup(ctx.clone(), name.to_string());
                 return Ok(Deleted::Marked(from_kv(&kv)?));
             }
@@ -134,7 +154,11 @@ pub(super) fn spawn_cleanup(ctx: Ctx, name: String) {
 pub(super) async fn sweep(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
     let kind = namespaces();
     let key = kind.key(None, name);
-    let (kv, _) = ctx.store.get(&key).await.map_err(|e| store_error(kind, name, e))?;
+    let (kv, _) = ctx
+        .store
+        .get(&key)
+        .await
+        .map_err(|e| store_error(kind, name, e))?;
     let Some(kv) = kv else { return Ok(true) };
     if meta::meta_str(&from_kv(&kv)?, "deletionTimestamp").is_none() {
         return Ok(true);
@@ -151,7 +175,15 @@ pub(super) async fn sweep(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         for item in &list.kvs {
             let obj = from_kv(item)?;
-            match delete_object(ctx, content, Some(name), meta::name(&obj), &DeleteOptions::default()).await {
+            match delete_object(
+                ctx,
+                content,
+                Some(name),
+                meta::name(&obj),
+                &DeleteOptions::default(),
+            )
+            .await
+            {
                 Ok(Deleted::Gone(_)) | Err(ApiError::NotFound { .. }) => {}
                 Ok(Deleted::Marked(_)) => remaining += 1,
                 Err(e) => return Err(e),
@@ -169,7 +201,11 @@ pub(super) async fn sweep(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
 async fn finalize(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
     let kind = namespaces();
     let key = kind.key(None, name);
-    let (kv, _) = ctx.store.get(&key).await.map_err(|e| store_error(kind, name, e))?;
+    let (kv, _) = ctx
+        .store
+        .get(&key)
+        .await
+        .map_err(|e| store_error(kind, name, e))?;
     let Some(kv) = kv else { return Ok(true) };
     let mut ns = from_kv(&kv)?;
     let spec: Vec<String> = spec_finalizers(&ns)

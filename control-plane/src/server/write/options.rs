@@ -40,6 +40,9 @@ pub(super) struct WriteOptions {
     pub manager_given: bool,
     /// `force` (apply only).
     pub force: Option<bool>,
+    /// Server-written objects that upstream's validation would refuse (endpoints of the
+    /// `kubernetes` service on a loopback address).
+    pub skip_validation: bool,
 }
 
 impl WriteOptions {
@@ -51,6 +54,7 @@ impl WriteOptions {
             manager: manager.into(),
             manager_given: true,
             force: None,
+            skip_validation: false,
         }
     }
 
@@ -109,6 +113,7 @@ impl WriteOptions {
             manager,
             manager_given: given.is_some(),
             force,
+            skip_validation: false,
         })
     }
 }

@@ -71,10 +71,16 @@ fn check_options(patch: PatchType, opts: &WriteOptions) -> Result<(), ApiError> 
     let mut errors = Vec::new();
     if patch == PatchType::Apply {
         if !opts.manager_given {
-            errors.push(FieldError::required("fieldManager", "is required for apply patch"));
+            errors.push(FieldError::required(
+                "fieldManager",
+                "is required for apply patch",
+            ));
         }
     } else if opts.force.is_some() {
-        errors.push(FieldError::forbidden("force", "may not be specified for non-apply patch"));
+        errors.push(FieldError::forbidden(
+            "force",
+            "may not be specified for non-apply patch",
+        ));
     }
     options_result("PatchOptions", errors)
 }
@@ -88,7 +94,14 @@ pub(super) fn apply_patch(
     now: &str,
 ) -> Result<Value, ApiError> {
     let Some(cur) = current else {
-        return crate::apply::apply(kind, None, &patch.doc, &opts.manager, opts.force == Some(true), now);
+        return crate::apply::apply(
+            kind,
+            None,
+            &patch.doc,
+            &opts.manager,
+            opts.force == Some(true),
+            now,
+        );
     };
     let mut out = match patch.kind {
         PatchType::Json => crate::patch::json_patch(cur, &patch.doc)?,
@@ -104,7 +117,9 @@ pub(super) fn apply_patch(
         )?,
     };
     if !out.is_object() {
-        return Err(ApiError::BadRequest("the patch result is not an object".into()));
+        return Err(ApiError::BadRequest(
+            "the patch result is not an object".into(),
+        ));
     }
     if !patch.sets_resource_version {
         // Without an explicit precondition a patch applies to whatever is stored.
@@ -117,7 +132,11 @@ pub(super) fn apply_patch(
 }
 
 /// PATCH on an object or its `status` subresource.
-pub(super) async fn patch(ctx: &Ctx, req: &ResourceRequest, target: Target) -> Result<Reply, ApiError> {
+pub(super) async fn patch(
+    ctx: &Ctx,
+    req: &ResourceRequest,
+    target: Target,
+) -> Result<Reply, ApiError> {
     let kind = req.kind;
     let name = super::path_name(req)?;
     let patch = parse_patch(req)?;
@@ -160,7 +179,8 @@ pub(super) async fn patch(ctx: &Ctx, req: &ResourceRequest, target: Target) -> R
             m.entry("name").or_insert_with(|| name.into());
         }
         super::prepare::check_identity(kind, namespace, name, &mut out)?;
-        warnings = body::field_validation(kind, &mut out, patch.duplicates.clone(), opts.validation)?;
+        warnings =
+            body::field_validation(kind, &mut out, patch.duplicates.clone(), opts.validation)?;
         Ok(out)
     })
     .await?;

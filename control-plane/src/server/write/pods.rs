@@ -23,7 +23,12 @@ fn binding_conflict(name: &str, message: String) -> ApiError {
     }
 }
 
-fn check_body_identity(req: &ResourceRequest, obj: &Value, what: &str, name: &str) -> Result<(), ApiError> {
+fn check_body_identity(
+    req: &ResourceRequest,
+    obj: &Value,
+    what: &str,
+    name: &str,
+) -> Result<(), ApiError> {
     let given = meta::name(obj);
     if !given.is_empty() && given != name {
         return Err(ApiError::BadRequest(format!(
@@ -52,11 +57,16 @@ fn bound(pod: &Value, binding: &Value, node: &str, now: &str) -> Result<Value, A
         if uid != have {
             return Err(binding_conflict(
                 name,
-                format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {have}"),
+                format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {have}"
+                ),
             ));
         }
     }
-    let assigned = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or_default();
+    let assigned = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !assigned.is_empty() {
         return Err(binding_conflict(
             name,
@@ -65,7 +75,10 @@ fn bound(pod: &Value, binding: &Value, node: &str, now: &str) -> Result<Value, A
     }
     let mut n = pod.clone();
     n["spec"]["nodeName"] = node.into();
-    if let Some(ann) = binding.pointer("/metadata/annotations").and_then(Value::as_object) {
+    if let Some(ann) = binding
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    {
         let m = meta::meta_mut(&mut n);
         let target = m.entry("annotations").or_insert_with(|| json!({}));
         for (k, v) in ann {
@@ -114,11 +127,21 @@ pub(super) async fn bind(ctx: &Ctx, req: &ResourceRequest) -> Result<Reply, ApiE
     };
     let binding = body::decode_object(req, expected, None, opts.validation)?.obj;
     check_body_identity(req, &binding, "Binding", name)?;
-    let target_kind = binding.pointer("/target/kind").and_then(Value::as_str).unwrap_or_default();
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or_default();
+    let target_kind = binding
+        .pointer("/target/kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut errs = Vec::new();
     if !target_kind.is_empty() && target_kind != "Node" {
-        errs.push(FieldError::not_supported("target.kind", target_kind.into(), &["Node"]));
+        errs.push(FieldError::not_supported(
+            "target.kind",
+            target_kind.into(),
+            &["Node"],
+        ));
     }
     if node.is_empty() {
         errs.push(FieldError::required("target.name", ""));

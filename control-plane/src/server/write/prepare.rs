@@ -125,6 +125,9 @@ pub(super) fn merge(
             }
         }
     }
+    if matches!(target, Target::Main | Target::Scale) {
+        crate::kinds::prepare_for_update(kind, &mut new, current);
+    }
     if target != Target::Raw {
         crate::kinds::apply_defaults(kind, &mut new);
     }
@@ -193,7 +196,8 @@ mod tests {
         let deploy = by_kind("apps", "Deployment").unwrap();
         let current = json!({"metadata": {"name": "d", "uid": "u", "generation": 1, "resourceVersion": "5"},
             "spec": {"replicas": 1}, "status": {"replicas": 1}});
-        let proposed = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"replicas": 7}});
+        let proposed =
+            json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"replicas": 7}});
         let main = merge(deploy, Target::Main, &current, proposed.clone()).unwrap();
         assert_eq!(main["spec"]["replicas"], 2);
         assert_eq!(main["status"]["replicas"], 1);
@@ -209,9 +213,19 @@ mod tests {
         let cm = by_kind("", "ConfigMap").unwrap();
         let current = json!({"metadata": {"resourceVersion": "5"}});
         let stale = json!({"metadata": {"resourceVersion": "4"}});
-        assert_eq!(check_precondition(cm, "a", &current, &stale).unwrap_err().code(), 409);
+        assert_eq!(
+            check_precondition(cm, "a", &current, &stale)
+                .unwrap_err()
+                .code(),
+            409
+        );
         assert!(check_precondition(cm, "a", &current, &json!({})).is_ok());
         let lease = by_kind("coordination.k8s.io", "Lease").unwrap();
-        assert_eq!(check_precondition(lease, "a", &current, &json!({})).unwrap_err().code(), 422);
+        assert_eq!(
+            check_precondition(lease, "a", &current, &json!({}))
+                .unwrap_err()
+                .code(),
+            422
+        );
     }
 }

@@ -20,7 +20,13 @@ const SCALE: Expected<'static> = Expected {
 /// The Scale view of a deployment or replica set.
 pub(super) fn to_scale(obj: &Value) -> Value {
     let mut metadata = json!({});
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = obj.pointer(&format!("/metadata/{f}")) {
             metadata[f] = v.clone();
         }
@@ -65,7 +71,10 @@ pub(super) fn selector_string(sel: &Value) -> String {
         reqs.push((key, text));
     }
     reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    reqs.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(",")
+    reqs.into_iter()
+        .map(|(_, t)| t)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn replicas_of(scale: &Value, name: &str) -> Result<i64, ApiError> {
@@ -154,7 +163,9 @@ pub(super) async fn patch(ctx: &Ctx, req: &ResourceRequest) -> Result<Reply, Api
         let view = to_scale(cur);
         let patched = match patch.kind {
             PatchType::Json => crate::patch::json_patch(&view, &patch.doc)?,
-            PatchType::Merge | PatchType::Strategic => crate::patch::merge_patch(&view, &patch.doc)?,
+            PatchType::Merge | PatchType::Strategic => {
+                crate::patch::merge_patch(&view, &patch.doc)?
+            }
             PatchType::Apply => {
                 return Err(ApiError::UnsupportedMediaType(
                     "apply patches are not supported on the scale subresource".into(),

@@ -32,11 +32,19 @@ pub(super) fn held(svc: &Value) -> Held {
         .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
         .unwrap_or_default();
     if ips.is_empty() {
-        ips.extend(spec["clusterIP"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()));
+        ips.extend(
+            spec["clusterIP"]
+                .as_str()
+                .and_then(|s| s.parse::<Ipv4Addr>().ok()),
+        );
     }
     let mut ports: Vec<u16> = spec["ports"]
         .as_array()
-        .map(|a| a.iter().filter_map(|p| port_value(&p["nodePort"])).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| port_value(&p["nodePort"]))
+                .collect()
+        })
         .unwrap_or_default();
     ports.extend(port_value(&spec["healthCheckNodePort"]));
     ports.sort_unstable();
@@ -51,7 +59,10 @@ fn port_value(v: &Value) -> Option<u16> {
 }
 
 /// Marks every stored service's ClusterIPs and NodePorts as taken.
-pub(super) async fn load_allocations(store: &dyn Store, a: &mut Allocators) -> Result<(), ApiError> {
+pub(super) async fn load_allocations(
+    store: &dyn Store,
+    a: &mut Allocators,
+) -> Result<(), ApiError> {
     let kind = services_kind();
     let list = store
         .list(ListOptions {
@@ -195,7 +206,10 @@ fn reserve_cluster_ip(
     res: &mut Reservation,
 ) -> Result<(), ApiError> {
     let old_spec = old.map(|o| o["spec"].clone()).unwrap_or(Value::Null);
-    let old_ip = old_spec["clusterIP"].as_str().unwrap_or_default().to_string();
+    let old_ip = old_spec["clusterIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let requested = new["spec"]["clusterIP"]
         .as_str()
         .filter(|s| !s.is_empty())
@@ -203,7 +217,7 @@ fn reserve_cluster_ip(
         .unwrap_or_default()
         .to_string();
     let spec = new["spec"].as_object_mut().expect("spec is an object");
-    if svc_type(&Value::Object(spec.clone())) == "ExternalName" {
+    if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
         // Upstream drops type-dependent fields the user left as they were.
         if requested.is_empty() || requested == old_ip {
             for f in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
@@ -220,18 +234,22 @@ fn reserve_cluster_ip(
     } else if requested == "None" || (!requested.is_empty() && requested == old_ip) {
         requested
     } else if requested.is_empty() {
-        let ip = a.ips.allocate_next(random_seed()).map_err(|e| {
-            ApiError::Internal(format!("failed to allocate a serviceIP: {e}"))
-        })?;
+        let ip = a
+            .ips
+            .allocate_next(random_seed())
+            .map_err(|e| ApiError::Internal(format!("failed to allocate a serviceIP: {e}")))?;
         res.taken.ips.push(ip);
         ip.to_string()
     } else {
         let value = json!([requested]);
-        let field_err = |detail: String| {
-            FieldError::invalid("spec.clusterIPs", value.clone(), detail)
-        };
+        let field_err =
+            |detail: String| FieldError::invalid("spec.clusterIPs", value.clone(), detail);
         if !old_ip.is_empty() && old_ip != "None" {
-            let e = FieldError::invalid("spec.clusterIPs[0]", value.clone(), "may not change once set");
+            let e = FieldError::invalid(
+                "spec.clusterIPs[0]",
+                value.clone(),
+                "may not change once set",
+            );
             return Err(invalid_svc(vec![e]));
         }
         let parsed: Ipv4Addr = requested.parse().map_err(|_| {
@@ -240,7 +258,9 @@ fn reserve_cluster_ip(
             )])
         })?;
         a.ips.allocate(parsed).map_err(|e| {
-            invalid_svc(vec![field_err(format!("failed to allocate IP {parsed}: {e}"))])
+            invalid_svc(vec![field_err(format!(
+                "failed to allocate IP {parsed}: {e}"
+            ))])
         })?;
         res.taken.ips.push(parsed);
         requested
@@ -276,7 +296,11 @@ fn reserve_node_ports(
     let old_needs = old.is_some_and(needs_node_ports);
     let old_ports = old.map(held).unwrap_or_default().ports;
     let needs = needs_node_ports(new);
-    let Some(ports) = new["spec"]["ports"].as_array_mut() else {
+    let Some(ports) = new
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("ports"))
+        .and_then(Value::as_array_mut)
+    else {
         return Ok(());
     };
     if !needs {
@@ -301,7 +325,10 @@ fn reserve_node_ports(
                 ))
             })
             .collect();
-        let used: Vec<u16> = ports.iter().filter_map(|p| port_value(&p["nodePort"])).collect();
+        let used: Vec<u16> = ports
+            .iter()
+            .filter_map(|p| port_value(&p["nodePort"]))
+            .collect();
         for p in ports.iter_mut() {
             if port_value(&p["nodePort"]).is_none() {
                 let name = p["name"].as_str().unwrap_or_default();
@@ -364,9 +391,10 @@ fn reserve_health_check_port(
             res.taken.ports.push(p);
         }
         (None, None) => {
-            let p = a.ports.allocate_next(random_seed()).map_err(|e| {
-                ApiError::Internal(format!("failed to allocate a nodePort: {e}"))
-            })?;
+            let p = a
+                .ports
+                .allocate_next(random_seed())
+                .map_err(|e| ApiError::Internal(format!("failed to allocate a nodePort: {e}")))?;
             res.taken.ports.push(p);
             spec.insert("healthCheckNodePort".into(), p.into());
         }

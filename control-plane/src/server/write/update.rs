@@ -93,7 +93,8 @@ where
             }
             let mut proposed = propose(None)?;
             meta::meta_mut(&mut proposed).remove("resourceVersion");
-            match create_object(ctx, kind, call.namespace, proposed, call.opts, call.manager).await {
+            match create_object(ctx, kind, call.namespace, proposed, call.opts, call.manager).await
+            {
                 Ok(obj) => return Ok(Outcome::Created(obj)),
                 Err(ApiError::AlreadyExists { .. }) => continue,
                 Err(e) => return Err(e),
@@ -137,10 +138,19 @@ where
             reservation.abort(&ctx.write);
             return Ok(Outcome::Updated(new));
         }
-        match ctx.store.update(&key, to_store(&new), kv.mod_revision).await {
+        match ctx
+            .store
+            .update(&key, to_store(&new), kv.mod_revision)
+            .await
+        {
             Ok(kv) => {
                 reservation.commit(&ctx.write);
-                tracing::debug!(kind = kind.kind, namespace = call.namespace, name = call.name, "updated");
+                tracing::debug!(
+                    kind = kind.kind,
+                    namespace = call.namespace,
+                    name = call.name,
+                    "updated"
+                );
                 return Ok(Outcome::Updated(from_kv(&kv)?));
             }
             Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {
@@ -161,7 +171,11 @@ pub(super) async fn handle(ctx: &Ctx, req: &ResourceRequest) -> Result<Reply, Ap
 }
 
 /// PUT on an object or its `status` / `finalize` subresource.
-pub(super) async fn put(ctx: &Ctx, req: &ResourceRequest, target: Target) -> Result<Reply, ApiError> {
+pub(super) async fn put(
+    ctx: &Ctx,
+    req: &ResourceRequest,
+    target: Target,
+) -> Result<Reply, ApiError> {
     let kind = req.kind;
     let name = super::path_name(req)?;
     let opts = WriteOptions::from_request(req, "UpdateOptions")?;
