@@ -15,8 +15,14 @@ mod params;
 mod read;
 pub mod route;
 mod router;
+#[cfg(test)]
+mod router_tests;
+#[cfg(test)]
+mod test_support;
 mod transport;
 mod watch;
+#[cfg(test)]
+mod watch_tests;
 pub mod watch_events;
 pub mod write;
 

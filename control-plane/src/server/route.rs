@@ -196,7 +196,15 @@ mod tests {
 
     #[test]
     fn resource_paths_parse_to_kind_namespace_name_and_subresource() {
-        let cases: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>, bool)] = &[
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+        );
+        let cases: &[Case] = &[
             ("/api/v1/pods", "pods", None, None, None, false),
             (
                 "/api/v1/namespaces/default/pods",
