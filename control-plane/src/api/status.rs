@@ -24,6 +24,10 @@ pub enum CauseKind {
     TypeInvalid,
     /// `FieldValueUnknown` (strict field validation: a field the schema does not have).
     Unknown,
+    /// `FieldValueNotFound` (a reference to something that does not exist, e.g. a volume mount's volume).
+    NotFound,
+    /// `FieldValueTooMany` (a list longer than allowed).
+    TooMany,
 }
 
 impl CauseKind {
@@ -39,6 +43,8 @@ impl CauseKind {
             CauseKind::TooLong => "FieldValueTooLong",
             CauseKind::TypeInvalid => "FieldValueTypeInvalid",
             CauseKind::Unknown => "FieldValueUnknown",
+            CauseKind::NotFound => "FieldValueNotFound",
+            CauseKind::TooMany => "FieldValueTooMany",
         }
     }
 }
@@ -112,6 +118,37 @@ impl FieldError {
         }
     }
 
+    /// A `NotFound` error: the value refers to something that does not exist.
+    pub fn not_found(field: impl Into<String>, value: Value) -> Self {
+        Self {
+            kind: CauseKind::NotFound,
+            field: field.into(),
+            value: Some(value),
+            detail: String::new(),
+        }
+    }
+
+    /// A `TooLong` error: `may not be more than N bytes`.
+    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+        let unit = if max_bytes == 1 { "byte" } else { "bytes" };
+        Self {
+            kind: CauseKind::TooLong,
+            field: field.into(),
+            value: None,
+            detail: format!("may not be more than {max_bytes} {unit}"),
+        }
+    }
+
+    /// A `TooMany` error: `has N: must have at most M items`.
+    pub fn too_many(field: impl Into<String>, actual: usize, max_items: usize) -> Self {
+        Self {
+            kind: CauseKind::TooMany,
+            field: field.into(),
+            value: None,
+            detail: format!("{actual}: must have at most {max_items} items"),
+        }
+    }
+
     /// The message upstream prints: `spec.x: Invalid value: "y": detail`.
     pub fn message(&self) -> String {
         if self.kind == CauseKind::FieldManagerConflict {
@@ -127,6 +164,8 @@ impl FieldError {
             CauseKind::TooLong => "Too long".to_string(),
             CauseKind::TypeInvalid => "Invalid value".to_string(),
             CauseKind::Unknown => "field not declared in schema".to_string(),
+            CauseKind::NotFound => "Not found".to_string(),
+            CauseKind::TooMany => "Too many".to_string(),
         };
         let mut out = format!("{}: {what}", self.field);
         if let Some(v) = &self.value {
