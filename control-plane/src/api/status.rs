@@ -149,6 +149,17 @@ impl FieldError {
         }
     }
 
+    /// The message without the field, as upstream puts in a status cause (`ErrorBody`):
+    /// `Invalid value: "y": detail`.
+    pub fn body(&self) -> String {
+        let full = self.message();
+        if self.kind == CauseKind::FieldManagerConflict {
+            return full;
+        }
+        let prefix = format!("{}: ", self.field);
+        full.strip_prefix(&prefix).map(str::to_string).unwrap_or(full)
+    }
+
     /// The message upstream prints: `spec.x: Invalid value: "y": detail`.
     pub fn message(&self) -> String {
         if self.kind == CauseKind::FieldManagerConflict {
@@ -374,7 +385,7 @@ fn causes_json(causes: &[FieldError]) -> Value {
     Value::Array(
         causes
             .iter()
-            .map(|c| json!({"reason": c.kind.reason(), "message": c.message(), "field": c.field}))
+            .map(|c| json!({"reason": c.kind.reason(), "message": c.body(), "field": c.field}))
             .collect(),
     )
 }
@@ -416,6 +427,7 @@ mod tests {
         assert_eq!(s["code"], 422);
         assert_eq!(s["details"]["causes"][0]["reason"], "FieldValueRequired");
         assert_eq!(s["details"]["causes"][0]["field"], "spec.selector");
+        assert_eq!(s["details"]["causes"][0]["message"], "Required value");
         assert_eq!(
             s["message"],
             "Deployment \"web\" is invalid: spec.selector: Required value"
