@@ -157,7 +157,9 @@ impl FieldError {
             return full;
         }
         let prefix = format!("{}: ", self.field);
-        full.strip_prefix(&prefix).map(str::to_string).unwrap_or(full)
+        full.strip_prefix(&prefix)
+            .map(str::to_string)
+            .unwrap_or(full)
     }
 
     /// The message upstream prints: `spec.x: Invalid value: "y": detail`.
