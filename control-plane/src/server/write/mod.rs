@@ -12,6 +12,7 @@ mod body;
 mod bootstrap;
 mod create;
 mod delete;
+mod delete_options;
 mod meta;
 mod namespace;
 mod options;
