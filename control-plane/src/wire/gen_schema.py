@@ -334,6 +334,7 @@ def emit(walker):
     roots += [f'#[rustfmt::skip]\npub(crate) mod {m};' for m in sorted(by_mod)]
     roots.append('\nuse crate::wire::schema::Message;\n')
     roots.append('/// `(apiVersion, kind, message)` of every type a protobuf body may carry.')
+    roots.append('#[rustfmt::skip]')
     roots.append('pub(crate) static ROOTS: &[(&str, &str, &Message)] = &[')
     for pkg, name, api_version in ROOTS:
         roots.append(f'    ("{api_version}", "{name}", &{PACKAGES[pkg][0]}::{screaming(name)}),')

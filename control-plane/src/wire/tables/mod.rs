@@ -20,6 +20,7 @@ pub(crate) mod policy_v1;
 use crate::wire::schema::Message;
 
 /// `(apiVersion, kind, message)` of every type a protobuf body may carry.
+#[rustfmt::skip]
 pub(crate) static ROOTS: &[(&str, &str, &Message)] = &[
     ("v1", "Namespace", &core_v1::NAMESPACE),
     ("v1", "Node", &core_v1::NODE),
@@ -34,11 +35,7 @@ pub(crate) static ROOTS: &[(&str, &str, &Message)] = &[
     ("apps/v1", "Deployment", &apps_v1::DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &apps_v1::REPLICA_SET),
     ("apps/v1", "DaemonSet", &apps_v1::DAEMON_SET),
-    (
-        "discovery.k8s.io/v1",
-        "EndpointSlice",
-        &discovery_v1::ENDPOINT_SLICE,
-    ),
+    ("discovery.k8s.io/v1", "EndpointSlice", &discovery_v1::ENDPOINT_SLICE),
     ("coordination.k8s.io/v1", "Lease", &coordination_v1::LEASE),
     ("policy/v1", "Eviction", &policy_v1::EVICTION),
     ("autoscaling/v1", "Scale", &autoscaling_v1::SCALE),
