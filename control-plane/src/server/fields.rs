@@ -1,133 +1,46 @@
-//! Field selectors (`metadata.name=web,spec.nodeName!=n1`) over the field labels each kind
-//! supports (see [`crate::printers::supports_field`]).
+//! Field selectors (`metadata.name=web,spec.nodeName!=n1`) as the API server applies them,
+//! parsed by [`crate::printers::parse_field_selector`] over the labels each kind supports.
 
 use serde_json::Value;
 
 use crate::api::ApiError;
-use crate::printers;
+use crate::printers::{self, FieldOp, FieldRequirement};
 use crate::registry::KindInfo;
-
-/// One `label=value` or `label!=value` term.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldTerm {
-    /// The field label (`spec.nodeName`).
-    pub label: String,
-    /// The value compared with.
-    pub value: String,
-    /// `!=` rather than `=`/`==`.
-    pub negated: bool,
-}
 
 /// A parsed field selector; empty selects everything.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FieldSelector {
-    /// All terms (conjunction).
-    pub terms: Vec<FieldTerm>,
-}
+pub struct FieldSelector(pub printers::FieldSelector);
 
 impl FieldSelector {
-    /// Parses `input` for `kind`; a label the kind does not support is a 400.
+    /// Parses `input` for `kind`; a malformed selector or a label the kind does not support is
+    /// a 400.
     pub fn parse(kind: &KindInfo, input: &str) -> Result<Self, ApiError> {
-        let mut terms = Vec::new();
-        for part in split_unescaped(input, ',') {
-            if part.trim().is_empty() {
-                continue;
-            }
-            let (label, value, negated) = if let Some(i) = find_unescaped(&part, "!=") {
-                (&part[..i], &part[i + 2..], true)
-            } else if let Some(i) = find_unescaped(&part, "==") {
-                (&part[..i], &part[i + 2..], false)
-            } else if let Some(i) = find_unescaped(&part, "=") {
-                (&part[..i], &part[i + 1..], false)
-            } else {
-                return Err(ApiError::BadRequest(format!(
-                    "invalid field selector: invalid selector: '{input}'; can't understand '{part}'"
-                )));
-            };
-            let label = label.trim();
-            if !printers::supports_field(kind, label) {
-                return Err(ApiError::BadRequest(format!(
-                    "field label not supported: {label}"
-                )));
-            }
-            terms.push(FieldTerm {
-                label: label.to_string(),
-                value: unescape(value),
-                negated,
-            });
-        }
-        Ok(Self { terms })
+        printers::parse_field_selector(kind, input).map(Self)
     }
 
     /// Whether the selector selects everything.
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+        self.0.is_empty()
     }
 
     /// The name an exact `metadata.name=` term pins the selection to, if any.
     pub fn exact_name(&self) -> Option<&str> {
-        self.terms
-            .iter()
-            .find(|t| t.label == "metadata.name" && !t.negated)
-            .map(|t| t.value.as_str())
+        self.0.required_value("metadata.name")
+    }
+
+    /// Adds a `metadata.name=<name>` term (watches of one object).
+    pub fn require_name(&mut self, name: &str) {
+        self.0.requirements.push(FieldRequirement {
+            field: "metadata.name".into(),
+            op: FieldOp::Equals,
+            value: name.into(),
+        });
     }
 
     /// Whether `obj` satisfies every term.
     pub fn matches(&self, kind: &KindInfo, obj: &Value) -> bool {
-        self.terms.iter().all(|t| {
-            let v = printers::field_value(kind, obj, &t.label).unwrap_or_default();
-            (v == t.value) != t.negated
-        })
+        self.0.matches(kind, obj)
     }
-}
-
-fn split_unescaped(s: &str, sep: char) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            out.last_mut().expect("never empty").push('\\');
-            out.last_mut().expect("never empty").push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == sep {
-            out.push(String::new());
-        } else {
-            out.last_mut().expect("never empty").push(c);
-        }
-    }
-    out
-}
-
-fn find_unescaped(s: &str, pat: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if s[i..].starts_with(pat) {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped || c != '\\' {
-            out.push(c);
-            escaped = false;
-        } else {
-            escaped = true;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -146,9 +59,12 @@ mod tests {
         assert!(sel("metadata.name==web,metadata.namespace=default").matches(pods, &o));
         assert!(sel("metadata.name!=db").matches(pods, &o));
         assert!(!sel("metadata.name=db").matches(pods, &o));
-        assert!(!sel("metadata.namespace!=default").matches(pods, &o));
         assert_eq!(sel("metadata.name=web").exact_name(), Some("web"));
         assert_eq!(sel("metadata.name!=web").exact_name(), None);
+        let mut s = sel("");
+        s.require_name("db");
+        assert!(!s.matches(pods, &o));
+        assert_eq!(s.exact_name(), Some("db"));
     }
 
     #[test]
@@ -161,12 +77,5 @@ mod tests {
             FieldSelector::parse(cms, "nonsense").unwrap_err().code(),
             400
         );
-    }
-
-    #[test]
-    fn escaped_separators_stay_in_values() {
-        let cms = by_resource("", "v1", "configmaps").unwrap();
-        let s = FieldSelector::parse(cms, r"metadata.name=a\,b").unwrap();
-        assert_eq!(s.terms[0].value, "a,b");
     }
 }

@@ -2,7 +2,6 @@
 //! (`as=Table;v=v1;g=meta.k8s.io`) or metadata only (`as=PartialObjectMetadata[List]`).
 
 use crate::api::ApiError;
-use crate::printers::IncludeObject;
 
 /// How objects are rendered in a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,18 +94,6 @@ pub fn representation(accept: Option<&str>) -> Result<Representation, ApiError> 
     ))
 }
 
-/// The `includeObject` query parameter (default: metadata).
-pub fn include_object(value: Option<&str>) -> Result<IncludeObject, ApiError> {
-    match value {
-        None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
-        Some("None") => Ok(IncludeObject::None),
-        Some("Object") => Ok(IncludeObject::Object),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "includeObject: Unsupported value: \"{other}\": supported values: \"Metadata\", \"None\", \"Object\""
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,16 +148,5 @@ mod tests {
         ] {
             assert_eq!(representation(Some(a)).unwrap_err().code(), 406, "{a}");
         }
-    }
-
-    #[test]
-    fn include_object_parses_or_rejects() {
-        assert_eq!(include_object(None).unwrap(), IncludeObject::Metadata);
-        assert_eq!(
-            include_object(Some("Object")).unwrap(),
-            IncludeObject::Object
-        );
-        assert_eq!(include_object(Some("None")).unwrap(), IncludeObject::None);
-        assert_eq!(include_object(Some("All")).unwrap_err().code(), 400);
     }
 }

@@ -13,7 +13,6 @@ use crate::store::Revision;
 use super::continuation::ContinueToken;
 use super::fields::FieldSelector;
 use super::labels::LabelSelector;
-use super::negotiate;
 
 /// `resourceVersionMatch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +139,7 @@ pub fn parse(
     };
     let allow_bookmarks = parse_bool(query, "allowWatchBookmarks")?.unwrap_or(false);
     let send_initial_events = parse_bool(query, "sendInitialEvents")?;
-    let include = negotiate::include_object(get(query, "includeObject"))?;
+    let include = IncludeObject::from_query(get(query, "includeObject"))?;
 
     let mut causes = Vec::new();
     if watch {

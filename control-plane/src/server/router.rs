@@ -8,10 +8,10 @@ use http::{header, HeaderValue, Method, Request, Response};
 
 use crate::api::ApiError;
 use crate::auth::{Authenticator, UserInfo};
+use crate::printers::IncludeObject;
 
 use super::body::{json_response, Body};
 use super::failure::Failure;
-use super::fields::FieldTerm;
 use super::route::{self, ResourcePath, Route};
 use super::{authz, meta, negotiate, params, read, watch, write, ApiState, Reply, ResourceRequest};
 
@@ -157,11 +157,8 @@ async fn resource(
     if verb == "watch" && rp.name.is_some() {
         // `/watch/.../pods/web` is a watch of the collection narrowed to one name.
         if let Some(Ok(p)) = &mut list_params {
-            p.fields.terms.push(FieldTerm {
-                label: "metadata.name".into(),
-                value: rp.name.clone().unwrap_or_default(),
-                negated: false,
-            });
+            p.fields
+                .require_name(rp.name.as_deref().unwrap_or_default());
         }
     }
     // As upstream, a list or watch pinned to one name is authorized for that name.
@@ -192,7 +189,7 @@ async fn resource(
     let repr = negotiate::representation(req.accept.as_deref())?;
     match (verb, list_params) {
         ("get", _) => {
-            let include = negotiate::include_object(req.param("includeObject"))?;
+            let include = IncludeObject::from_query(req.param("includeObject"))?;
             let name = rp.name.take().unwrap_or_default();
             let obj = read::get(state, &rp, &name, repr, include).await?;
             Ok(json_response(200, &obj))
