@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{
@@ -156,19 +156,25 @@ fn watcher_and_reflector_survive_a_forced_410() {
     let client = rt.block_on(client(&server));
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     let (reader, writer) = reflector::store();
-    let stream = reflector(writer, watcher(api.clone(), watcher::Config::default()))
+    let stream = watcher(api.clone(), watcher::Config::default())
         .default_backoff()
+        .reflect(writer)
         .applied_objects();
     let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = names.clone();
     rt.spawn(async move {
         let mut stream = std::pin::pin!(stream);
-        while let Ok(Some(cm)) = stream.try_next().await {
-            seen.lock()
-                .unwrap()
-                .push(cm.metadata.name.unwrap_or_default());
+        // Errors (connection refused while the server restarts, the 410) are reported in the
+        // stream; the watcher recovers by itself, so keep reading.
+        while let Some(item) = stream.next().await {
+            if let Ok(cm) = item {
+                seen.lock()
+                    .unwrap()
+                    .push(cm.metadata.name.unwrap_or_default());
+            }
         }
     });
+    let log_path = server.data_dir().join("server.log");
     let wait_for = |name: &str| {
         rt.block_on(async {
             for _ in 0..300 {
@@ -181,8 +187,9 @@ fn watcher_and_reflector_survive_a_forced_410() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             panic!(
-                "reflector never saw {name}; applied: {:?}",
-                names.lock().unwrap()
+                "reflector never saw {name}; applied: {:?}; server log:\n{}",
+                names.lock().unwrap(),
+                std::fs::read_to_string(&log_path).unwrap_or_default()
             );
         })
     };
@@ -192,8 +199,17 @@ fn watcher_and_reflector_survive_a_forced_410() {
     wait_for("before");
     let old_rv = before.metadata.resource_version.unwrap();
 
-    // The restarted server keeps no watch history: the watcher's resourceVersion is now too old,
-    // the resumed watch gets an in-stream 410, and kube-rs relists.
+    // Writes the watcher does not see (another namespace) move the revision past its
+    // resourceVersion. The restarted server keeps no watch history, so that resourceVersion is
+    // now too old: the resumed watch gets an in-stream 410, and kube-rs relists.
+    let elsewhere: Api<ConfigMap> = Api::namespaced(api.clone().into_client(), "kube-system");
+    for n in 0..3 {
+        rt.block_on(elsewhere.create(
+            &PostParams::default(),
+            &config_map(&format!("other-{n}"), &[]),
+        ))
+        .unwrap();
+    }
     server.restart();
     rt.block_on(api.create(&PostParams::default(), &config_map("after", &[])))
         .unwrap();
