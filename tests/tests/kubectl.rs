@@ -506,6 +506,7 @@ fn get_watch_streams_changes() {
             }
         }
         let _ = watch.kill();
+        let _ = watch.wait();
         let line = seen.iter().find(|l| l.starts_with("watched")).unwrap();
         assert!(
             line.split_whitespace().nth(1) == Some("1"),

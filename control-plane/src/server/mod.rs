@@ -21,9 +21,9 @@ mod router_tests;
 mod test_support;
 mod transport;
 mod watch;
+pub mod watch_events;
 #[cfg(test)]
 mod watch_tests;
-pub mod watch_events;
 pub mod write;
 
 use std::net::IpAddr;
