@@ -221,22 +221,6 @@ mod tests {
     use crate::apply::shape::FakeShape;
     use serde_json::json;
 
-    fn shape() -> FakeShape {
-        FakeShape {
-            lists: vec![
-                (
-                    "spec.containers",
-                    ListKind::Map {
-                        merge_key: "name",
-                        keys: &["name"],
-                    },
-                ),
-                ("metadata.finalizers", ListKind::Set),
-            ],
-            atomic: vec!["spec.selector"],
-        }
-    }
-
     #[test]
     fn keyed_items_merge_by_name_and_keep_live_only_items_in_place() {
         let live = json!({"spec": {"containers": [
@@ -249,7 +233,7 @@ mod tests {
             {"name": "a", "image": "4"},
             {"name": "c", "image": "5"}
         ]}});
-        let out = merge(&shape(), &live, &config);
+        let out = merge(&FakeShape::pod_like(), &live, &config);
         let names: Vec<&str> = out["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -265,7 +249,7 @@ mod tests {
     fn sets_union_atomic_values_replace_and_null_unsets() {
         let live = json!({"metadata": {"finalizers": ["x"]}, "spec": {"selector": {"a": "1", "b": "2"}, "args": ["1", "2"], "gone": 1}});
         let config = json!({"metadata": {"finalizers": ["y"]}, "spec": {"selector": {"a": "1"}, "args": ["3"], "gone": null}});
-        let out = merge(&shape(), &live, &config);
+        let out = merge(&FakeShape::pod_like(), &live, &config);
         assert_eq!(
             out,
             json!({"metadata": {"finalizers": ["x", "y"]}, "spec": {"selector": {"a": "1"}, "args": ["3"]}})
@@ -280,7 +264,7 @@ mod tests {
             "f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {}}}
         }))
         .unwrap();
-        let out = remove_items(&shape(), &obj, &set);
+        let out = remove_items(&FakeShape::pod_like(), &obj, &set);
         assert_eq!(
             out,
             json!({"spec": {"containers": [{"name": "b"}], "keep": 1}})

@@ -108,26 +108,8 @@ pub fn apply(
     force: bool,
     now: &str,
 ) -> Result<Value, ApiError> {
-    apply_shaped(
-        &KindShape(kind),
-        &Target::of(kind),
-        current,
-        config,
-        manager,
-        force,
-        now,
-    )
-}
-
-fn apply_shaped(
-    shape: &dyn Shape,
-    target: &Target,
-    current: Option<&Value>,
-    config: &Value,
-    manager: &str,
-    force: bool,
-    now: &str,
-) -> Result<Value, ApiError> {
+    let shape: &dyn Shape = &KindShape(kind);
+    let target = &Target::of(kind);
     let mut cfg = config.as_object().cloned().ok_or_else(|| {
         ApiError::BadRequest("the applied configuration must be an object".into())
     })?;
@@ -226,26 +208,8 @@ pub fn record_update(
     subresource: Option<&str>,
     now: &str,
 ) {
-    record_update_shaped(
-        &KindShape(kind),
-        &Target::of(kind),
-        old,
-        new,
-        manager,
-        subresource,
-        now,
-    );
-}
-
-fn record_update_shaped(
-    shape: &dyn Shape,
-    target: &Target,
-    old: Option<&Value>,
-    new: &mut Value,
-    manager: &str,
-    subresource: Option<&str>,
-    now: &str,
-) {
+    let shape: &dyn Shape = &KindShape(kind);
+    let target = &Target::of(kind);
     // A client may write managedFields itself (kubectl's client-side-apply upgrade, `[{}]` to
     // clear them); subresource writes and writes without them keep the stored ones.
     let from_new = match managed::decode(new) {

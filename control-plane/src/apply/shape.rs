@@ -96,6 +96,26 @@ pub struct FakeShape {
 }
 
 #[cfg(test)]
+impl FakeShape {
+    /// Keyed `spec.containers` (by name), set `metadata.finalizers`, atomic `spec.selector`.
+    pub fn pod_like() -> Self {
+        FakeShape {
+            lists: vec![
+                (
+                    "spec.containers",
+                    ListKind::Map {
+                        merge_key: "name",
+                        keys: &["name"],
+                    },
+                ),
+                ("metadata.finalizers", ListKind::Set),
+            ],
+            atomic: vec!["spec.selector"],
+        }
+    }
+}
+
+#[cfg(test)]
 impl Shape for FakeShape {
     fn list_kind(&self, path: &[&str]) -> ListKind {
         let dotted = path.join(".");

@@ -343,22 +343,6 @@ mod tests {
     use crate::apply::shape::FakeShape;
     use serde_json::json;
 
-    fn shape() -> FakeShape {
-        FakeShape {
-            lists: vec![
-                (
-                    "spec.containers",
-                    ListKind::Map {
-                        merge_key: "name",
-                        keys: &["name"],
-                    },
-                ),
-                ("metadata.finalizers", ListKind::Set),
-            ],
-            atomic: vec!["spec.selector"],
-        }
-    }
-
     #[test]
     fn config_field_set_names_keyed_items_and_set_values() {
         let config = json!({
@@ -370,7 +354,7 @@ mod tests {
                 "securityContext": {}
             }
         });
-        let set = to_field_set(&shape(), &config).unwrap();
+        let set = to_field_set(&FakeShape::pod_like(), &config).unwrap();
         assert_eq!(
             encode(&set),
             json!({
@@ -392,14 +376,14 @@ mod tests {
     #[test]
     fn duplicate_keys_and_missing_keys_are_config_errors() {
         let dup = json!({"spec": {"containers": [{"name": "a"}, {"name": "a"}]}});
-        let err = to_field_set(&shape(), &dup).unwrap_err();
+        let err = to_field_set(&FakeShape::pod_like(), &dup).unwrap_err();
         assert_eq!(
             err.to_string(),
             ".spec.containers: duplicate entries for key [name=\"a\"]"
         );
         let missing = json!({"spec": {"containers": [{"image": "a"}]}});
         assert!(matches!(
-            to_field_set(&shape(), &missing),
+            to_field_set(&FakeShape::pod_like(), &missing),
             Err(ConfigError::Item { index: 0, .. })
         ));
     }
@@ -408,7 +392,7 @@ mod tests {
     fn compare_reports_added_items_changed_leaves_and_removed_fields() {
         let old = json!({"spec": {"replicas": 1, "paused": true, "containers": [{"name": "a", "image": "x"}]}});
         let new = json!({"spec": {"replicas": 2, "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
-        let c = compare(&shape(), &old, &new);
+        let c = compare(&FakeShape::pod_like(), &old, &new);
         assert_eq!(encode(&c.modified), json!({"f:spec": {"f:replicas": {}}}));
         assert_eq!(encode(&c.removed), json!({"f:spec": {"f:paused": {}}}));
         assert_eq!(
@@ -420,7 +404,7 @@ mod tests {
     #[test]
     fn create_adds_new_maps_as_members_but_not_always_present_structs() {
         let new = json!({"metadata": {"labels": {"app": "a"}}, "spec": {"x": 1}});
-        let c = compare(&shape(), &json!({}), &new);
+        let c = compare(&FakeShape::pod_like(), &json!({}), &new);
         assert_eq!(
             encode(&c.added),
             json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {"f:x": {}}})

@@ -21,37 +21,13 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
     match kind {
         "Deployment" => {
             set_default(&mut spec, "replicas", json!(1));
-            let strategy = spec
-                .as_object_mut()
-                .map(|m| m.entry("strategy").or_insert_with(|| json!({})));
-            if let Some(st) = strategy.filter(|s| s.is_object()) {
-                set_default(st, "type", json!("RollingUpdate"));
-                if str_or_empty(st, "type") == "RollingUpdate" {
-                    if !st.get("rollingUpdate").is_some_and(Value::is_object) {
-                        st["rollingUpdate"] = json!({});
-                    }
-                    set_default(&mut st["rollingUpdate"], "maxUnavailable", json!("25%"));
-                    set_default(&mut st["rollingUpdate"], "maxSurge", json!("25%"));
-                }
-            }
+            rolling_update_defaults(&mut spec, "strategy", json!("25%"), json!("25%"));
             set_default(&mut spec, "revisionHistoryLimit", json!(10));
             set_default(&mut spec, "progressDeadlineSeconds", json!(600));
         }
         "ReplicaSet" => set_default(&mut spec, "replicas", json!(1)),
         "DaemonSet" => {
-            let strategy = spec
-                .as_object_mut()
-                .map(|m| m.entry("updateStrategy").or_insert_with(|| json!({})));
-            if let Some(st) = strategy.filter(|s| s.is_object()) {
-                set_default(st, "type", json!("RollingUpdate"));
-                if str_or_empty(st, "type") == "RollingUpdate" {
-                    if !st.get("rollingUpdate").is_some_and(Value::is_object) {
-                        st["rollingUpdate"] = json!({});
-                    }
-                    set_default(&mut st["rollingUpdate"], "maxUnavailable", json!(1));
-                    set_default(&mut st["rollingUpdate"], "maxSurge", json!(0));
-                }
-            }
+            rolling_update_defaults(&mut spec, "updateStrategy", json!(1), json!(0));
             set_default(&mut spec, "revisionHistoryLimit", json!(10));
         }
         _ => {}
@@ -60,6 +36,29 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         pod::defaults::pod_spec(tspec);
     }
     obj["spec"] = spec;
+}
+
+/// Defaults `spec.<field>` (a deployment's `strategy`, a daemonset's `updateStrategy`) to a
+/// rolling update with the given `maxUnavailable` and `maxSurge`.
+fn rolling_update_defaults(
+    spec: &mut Value,
+    field: &str,
+    max_unavailable: Value,
+    max_surge: Value,
+) {
+    let strategy = spec
+        .as_object_mut()
+        .map(|m| m.entry(field).or_insert_with(|| json!({})));
+    if let Some(st) = strategy.filter(|s| s.is_object()) {
+        set_default(st, "type", json!("RollingUpdate"));
+        if str_or_empty(st, "type") == "RollingUpdate" {
+            if !st.get("rollingUpdate").is_some_and(Value::is_object) {
+                st["rollingUpdate"] = json!({});
+            }
+            set_default(&mut st["rollingUpdate"], "maxUnavailable", max_unavailable);
+            set_default(&mut st["rollingUpdate"], "maxSurge", max_surge);
+        }
+    }
 }
 
 /// `PrepareForCreate`: status cleared, generation 1; a daemonset starts at template

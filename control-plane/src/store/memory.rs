@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::batch::WriteOp;
+use super::batch::{Change, WriteOp};
+use super::keyspace_backed::KeyspaceBacked;
 use super::mvcc::Keyspace;
-use super::{
-    KeyValue, ListOptions, ListResult, Result, Revision, Store, StoreOptions, WatchStream,
-};
+use super::{Result, StoreOptions};
 
 /// A store that keeps everything in memory and loses it on drop.
 pub struct MemoryStore {
@@ -32,11 +31,6 @@ impl MemoryStore {
     pub fn watch_count(&self) -> usize {
         self.keyspace.watch_count()
     }
-
-    fn put(&self, op: WriteOp) -> Result<KeyValue> {
-        let change = self.keyspace.execute(op)?;
-        Ok(change.returned())
-    }
 }
 
 impl Default for MemoryStore {
@@ -46,52 +40,13 @@ impl Default for MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
-    async fn get(&self, key: &str) -> Result<(Option<KeyValue>, Revision)> {
-        Ok(self.keyspace.get(key))
+impl KeyspaceBacked for MemoryStore {
+    fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListResult> {
-        self.keyspace.list(&opts)
-    }
-
-    async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
-        self.put(WriteOp::Create {
-            key: key.to_owned(),
-            value,
-        })
-    }
-
-    async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue> {
-        self.put(WriteOp::Update {
-            key: key.to_owned(),
-            value,
-            expected,
-        })
-    }
-
-    async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision)> {
-        let change = self.keyspace.execute(WriteOp::Delete {
-            key: key.to_owned(),
-            expected,
-        })?;
-        Ok((change.returned(), change.revision))
-    }
-
-    async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
-        self.keyspace.watch(prefix, after)
-    }
-
-    async fn compact(&self, revision: Revision) -> Result<()> {
-        self.keyspace.compact(revision)
-    }
-
-    fn current_revision(&self) -> Revision {
-        self.keyspace.current_revision()
-    }
-
-    fn oldest_revision(&self) -> Revision {
-        self.keyspace.oldest_revision()
+    async fn write(&self, op: WriteOp) -> Result<Change> {
+        self.keyspace.execute(op)
     }
 }
 

@@ -12,6 +12,7 @@ mod batch;
 pub mod conformance;
 pub mod embedded;
 mod history;
+mod keyspace_backed;
 pub mod memory;
 mod mvcc;
 mod options;

@@ -2,26 +2,12 @@ use serde_json::json;
 
 use super::kind;
 use crate::api::status::ApiError;
+use crate::printers::columns::PRINTED_KINDS;
 use crate::printers::{field_value, parse_field_selector, supports_field, FieldOp};
 
 #[test]
 fn every_kind_supports_name_and_namespace() {
-    for k in [
-        "Namespace",
-        "Node",
-        "Pod",
-        "Service",
-        "Endpoints",
-        "ConfigMap",
-        "Secret",
-        "ServiceAccount",
-        "Event",
-        "Deployment",
-        "ReplicaSet",
-        "DaemonSet",
-        "EndpointSlice",
-        "Lease",
-    ] {
+    for k in PRINTED_KINDS {
         assert!(supports_field(kind(k), "metadata.name"), "{k}");
         assert!(supports_field(kind(k), "metadata.namespace"), "{k}");
         assert!(!supports_field(kind(k), "spec.bogus"), "{k}");

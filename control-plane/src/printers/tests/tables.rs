@@ -1,6 +1,7 @@
 use serde_json::{json, Value};
 
 use super::{ago, kind, now};
+use crate::printers::columns::PRINTED_KINDS;
 use crate::printers::{column_definitions, object_table, row, table, IncludeObject};
 
 fn names(kind_name: &str) -> Vec<(String, i64)> {
@@ -107,22 +108,7 @@ fn column_definitions_carry_types_formats_and_descriptions() {
 
 #[test]
 fn every_row_has_one_cell_per_column() {
-    for k in [
-        "Namespace",
-        "Node",
-        "Pod",
-        "Service",
-        "Endpoints",
-        "ConfigMap",
-        "Secret",
-        "ServiceAccount",
-        "Event",
-        "Deployment",
-        "ReplicaSet",
-        "DaemonSet",
-        "EndpointSlice",
-        "Lease",
-    ] {
+    for k in PRINTED_KINDS {
         let cols = column_definitions(kind(k)).as_array().unwrap().len();
         assert_eq!(
             cells(k, &json!({"metadata": {"name": "x"}})).len(),

@@ -16,10 +16,10 @@ use crate::registry::KindInfo;
 use crate::server::fields::FieldSelector;
 use crate::server::labels::LabelSelector;
 use crate::server::object::{from_kv, to_store};
-use crate::store::{ListOptions, StoreError};
+use crate::store::StoreError;
 
 pub(super) use super::delete_options::DeleteOptions;
-use super::{meta, namespace, services, store_error, Ctx, Reply, ResourceRequest};
+use super::{meta, namespace, services, store_error, stored, Ctx, Reply, ResourceRequest};
 
 /// Attempts before a delete gives up on concurrent writers.
 const ATTEMPTS: usize = 8;
@@ -120,11 +120,7 @@ pub(super) async fn delete_object(
 ) -> Result<Deleted, ApiError> {
     let key = kind.key(namespace, name);
     for _ in 0..ATTEMPTS {
-        let (kv, _) = ctx
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| store_error(kind, name, e))?;
+        let kv = stored::get(&*ctx.store, kind, name, &key).await?;
         let kv = kv.ok_or_else(|| super::not_found(kind, name))?;
         let current = from_kv(&kv)?;
         if let Some(e) = precondition_error(kind, name, &current, opts) {
@@ -344,16 +340,9 @@ pub(super) async fn handle_collection(ctx: &Ctx, req: &ResourceRequest) -> Resul
         (true, Some(ns)) => kind.namespace_prefix(ns),
         _ => kind.prefix(),
     };
-    let list = ctx
-        .store
-        .list(ListOptions {
-            prefix,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let kvs = stored::list_prefix(&*ctx.store, prefix).await?;
     let mut items = Vec::new();
-    for kv in &list.kvs {
+    for kv in &kvs {
         let obj = from_kv(kv)?;
         if !labels.matches(&obj) || !fields.matches(kind, &obj) {
             continue;

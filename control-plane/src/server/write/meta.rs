@@ -57,7 +57,12 @@ pub(super) fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
 
 /// The finalizers of an object.
 pub(super) fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
+    strings_at(obj, "/metadata/finalizers")
+}
+
+/// The strings of the array at JSON pointer `at` (empty when there is none).
+pub(super) fn strings_at(obj: &Value, at: &str) -> Vec<String> {
+    obj.pointer(at)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()

@@ -21,6 +21,7 @@ mod pods;
 mod prepare;
 mod scale;
 mod services;
+mod stored;
 mod subresource;
 mod update;
 

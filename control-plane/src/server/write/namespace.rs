@@ -15,10 +15,10 @@ use serde_json::Value;
 use crate::api::ApiError;
 use crate::registry::{by_kind, KindInfo, KINDS};
 use crate::server::object::{from_kv, to_store};
-use crate::store::{ListOptions, StoreError};
+use crate::store::StoreError;
 
 use super::delete::{delete_object, DeleteOptions, Deleted};
-use super::{meta, store_error, Ctx};
+use super::{meta, store_error, stored, Ctx};
 
 /// Namespaces that may not be deleted (upstream's immortal namespaces).
 const IMMORTAL: &[&str] = &["default", "kube-system", "kube-public"];
@@ -43,11 +43,8 @@ pub(super) async fn check_create(
     name: &str,
 ) -> Result<(), ApiError> {
     let ns_kind = namespaces();
-    let (kv, _) = ctx
-        .store
-        .get(&ns_kind.key(None, namespace))
-        .await
-        .map_err(|e| store_error(ns_kind, namespace, e))?;
+    let key = ns_kind.key(None, namespace);
+    let kv = stored::get(&*ctx.store, ns_kind, namespace, &key).await?;
     let kv = kv.ok_or_else(|| super::not_found(ns_kind, namespace))?;
     if is_terminating(&from_kv(&kv)?) {
         return Err(ApiError::Forbidden(format!(
@@ -59,15 +56,7 @@ pub(super) async fn check_create(
 }
 
 fn spec_finalizers(ns: &Value) -> Vec<String> {
-    ns.pointer("/spec/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    meta::strings_at(ns, "/spec/finalizers")
 }
 
 /// DELETE of a namespace: first call marks it terminating and starts the cleanup; once its
@@ -85,11 +74,7 @@ pub(super) async fn delete(
     }
     let key = kind.key(None, name);
     for _ in 0..8 {
-        let (kv, _) = ctx
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| store_error(kind, name, e))?;
+        let kv = stored::get(&*ctx.store, kind, name, &key).await?;
         let kv = kv.ok_or_else(|| super::not_found(kind, name))?;
         let current = from_kv(&kv)?;
         if meta::meta_str(&current, "deletionTimestamp").is_some() {
@@ -154,26 +139,16 @@ pub(super) fn spawn_cleanup(ctx: Ctx, name: String) {
 pub(super) async fn sweep(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
     let kind = namespaces();
     let key = kind.key(None, name);
-    let (kv, _) = ctx
-        .store
-        .get(&key)
-        .await
-        .map_err(|e| store_error(kind, name, e))?;
-    let Some(kv) = kv else { return Ok(true) };
+    let Some(kv) = stored::get(&*ctx.store, kind, name, &key).await? else {
+        return Ok(true);
+    };
     if meta::meta_str(&from_kv(&kv)?, "deletionTimestamp").is_none() {
         return Ok(true);
     }
     let mut remaining = 0;
     for content in KINDS.iter().filter(|k| k.namespaced) {
-        let list = ctx
-            .store
-            .list(ListOptions {
-                prefix: content.namespace_prefix(name),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        for item in &list.kvs {
+        let kvs = stored::list_prefix(&*ctx.store, content.namespace_prefix(name)).await?;
+        for item in &kvs {
             let obj = from_kv(item)?;
             match delete_object(
                 ctx,
@@ -201,12 +176,9 @@ pub(super) async fn sweep(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
 async fn finalize(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
     let kind = namespaces();
     let key = kind.key(None, name);
-    let (kv, _) = ctx
-        .store
-        .get(&key)
-        .await
-        .map_err(|e| store_error(kind, name, e))?;
-    let Some(kv) = kv else { return Ok(true) };
+    let Some(kv) = stored::get(&*ctx.store, kind, name, &key).await? else {
+        return Ok(true);
+    };
     let mut ns = from_kv(&kv)?;
     let spec: Vec<String> = spec_finalizers(&ns)
         .into_iter()
@@ -238,15 +210,7 @@ async fn finalize(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
 /// Restarts the cleanup of every namespace that is still terminating.
 pub(super) async fn resume_cleanups(ctx: &Ctx) -> Result<(), ApiError> {
     let kind = namespaces();
-    let list = ctx
-        .store
-        .list(ListOptions {
-            prefix: kind.prefix(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    for kv in &list.kvs {
+    for kv in &stored::list_prefix(&*ctx.store, kind.prefix()).await? {
         let ns = from_kv(kv)?;
         if meta::meta_str(&ns, "deletionTimestamp").is_some() {
             spawn_cleanup(ctx.clone(), meta::name(&ns).to_string());

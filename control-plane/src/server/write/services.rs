@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::{ApiError, FieldError};
 use crate::registry::{by_kind, KindInfo};
-use crate::store::{ListOptions, Store};
+use crate::store::Store;
 
 use super::alloc::{random_seed, AllocError, Allocators};
 use super::WriteState;
@@ -64,14 +64,7 @@ pub(super) async fn load_allocations(
     a: &mut Allocators,
 ) -> Result<(), ApiError> {
     let kind = services_kind();
-    let list = store
-        .list(ListOptions {
-            prefix: kind.prefix(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    for kv in &list.kvs {
+    for kv in &super::stored::list_prefix(store, kind.prefix()).await? {
         let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else {
             tracing::warn!(key = %kv.key, "stored service does not decode; its allocations are not restored");
             continue;

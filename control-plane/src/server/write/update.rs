@@ -13,7 +13,7 @@ use super::body::{self, Expected};
 use super::create::create_object;
 use super::options::{Manager, WriteOptions};
 use super::prepare::{self, Target};
-use super::{meta, services, store_error, Ctx, Reply, ResourceRequest};
+use super::{meta, services, store_error, stored, Ctx, Reply, ResourceRequest};
 
 /// Attempts before an update gives up on concurrent writers.
 const ATTEMPTS: usize = 8;
@@ -82,12 +82,7 @@ where
     let kind = call.kind;
     let key = kind.key(call.namespace, call.name);
     for _ in 0..ATTEMPTS {
-        let (kv, _) = ctx
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| store_error(kind, call.name, e))?;
-        let Some(kv) = kv else {
+        let Some(kv) = stored::get(&*ctx.store, kind, call.name, &key).await? else {
             if !call.create_on_missing {
                 return Err(super::not_found(kind, call.name));
             }

@@ -24,11 +24,9 @@ use redb::Database;
 use tokio::sync::oneshot;
 
 use super::batch::{Change, WriteOp};
+use super::keyspace_backed::KeyspaceBacked;
 use super::mvcc::Keyspace;
-use super::{
-    KeyValue, ListOptions, ListResult, Result, Revision, Store, StoreError, StoreOptions,
-    WatchStream,
-};
+use super::{Result, StoreError, StoreOptions};
 use committer::Request;
 
 pub use raw_rate::measure_raw_write_rate;
@@ -82,16 +80,6 @@ impl EmbeddedStore {
     pub fn watch_count(&self) -> usize {
         self.keyspace.watch_count()
     }
-
-    async fn submit(&self, op: WriteOp) -> Result<Change> {
-        let (reply, outcome) = oneshot::channel();
-        self.requests
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Request { op, reply })
-            .map_err(|_| StoreError::Closed)?;
-        outcome.await.map_err(|_| StoreError::Closed)?
-    }
 }
 
 impl Drop for EmbeddedStore {
@@ -107,55 +95,20 @@ impl Drop for EmbeddedStore {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
-    async fn get(&self, key: &str) -> Result<(Option<KeyValue>, Revision)> {
-        Ok(self.keyspace.get(key))
+impl KeyspaceBacked for EmbeddedStore {
+    fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListResult> {
-        self.keyspace.list(&opts)
-    }
-
-    async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
-        let op = WriteOp::Create {
-            key: key.to_owned(),
-            value,
-        };
-        Ok(self.submit(op).await?.returned())
-    }
-
-    async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue> {
-        let op = WriteOp::Update {
-            key: key.to_owned(),
-            value,
-            expected,
-        };
-        Ok(self.submit(op).await?.returned())
-    }
-
-    async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision)> {
-        let op = WriteOp::Delete {
-            key: key.to_owned(),
-            expected,
-        };
-        let change = self.submit(op).await?;
-        Ok((change.returned(), change.revision))
-    }
-
-    async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
-        self.keyspace.watch(prefix, after)
-    }
-
-    async fn compact(&self, revision: Revision) -> Result<()> {
-        self.keyspace.compact(revision)
-    }
-
-    fn current_revision(&self) -> Revision {
-        self.keyspace.current_revision()
-    }
-
-    fn oldest_revision(&self) -> Revision {
-        self.keyspace.oldest_revision()
+    /// Queues the write for the committer and waits until it is durable.
+    async fn write(&self, op: WriteOp) -> Result<Change> {
+        let (reply, outcome) = oneshot::channel();
+        self.requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(Request { op, reply })
+            .map_err(|_| StoreError::Closed)?;
+        outcome.await.map_err(|_| StoreError::Closed)?
     }
 }
 
