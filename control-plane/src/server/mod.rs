@@ -8,6 +8,7 @@ pub mod continuation;
 mod failure;
 pub mod fields;
 pub mod labels;
+mod list_body;
 mod meta;
 pub mod negotiate;
 pub mod object;

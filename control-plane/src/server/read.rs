@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::api::ApiError;
 use crate::printers::{self, IncludeObject};
 use crate::registry::KindInfo;
-use crate::store::{ListOptions, StoreError};
+use crate::store::{KeyValue, ListOptions, StoreError};
 
 use super::continuation::ContinueToken;
 use super::failure::{self, Failure};
@@ -83,12 +83,71 @@ pub struct Page {
     pub remaining: Option<usize>,
 }
 
+/// What a page read ends with besides its items.
+pub struct PageEnd {
+    /// The revision the list was read at.
+    pub revision: i64,
+    /// Token for the next page, if any.
+    pub continue_token: Option<String>,
+    /// Objects left beyond this page (only without selectors).
+    pub remaining: Option<usize>,
+}
+
+/// Receives the stored objects of a page read, in key order.
+pub trait PageSink {
+    /// Called with each batch read from the store before its objects are offered.
+    fn batch(&mut self, _kvs: &[KeyValue]) {}
+
+    /// Offers one stored object; answers whether it matched and was kept.
+    fn offer(&mut self, kv: KeyValue) -> Result<bool, Failure>;
+}
+
+/// Collects the matching objects as decoded values.
+struct Decoded<'a> {
+    kind: &'a KindInfo,
+    params: &'a ListParams,
+    items: Vec<Value>,
+}
+
+impl PageSink for Decoded<'_> {
+    fn offer(&mut self, kv: KeyValue) -> Result<bool, Failure> {
+        let obj = object::from_kv(&kv)?;
+        let keep = self.params.matches(self.kind, &obj);
+        if keep {
+            self.items.push(obj);
+        }
+        Ok(keep)
+    }
+}
+
 /// Reads the matching objects of a collection, honouring paging and resourceVersion rules.
 pub async fn read_page(
     state: &ApiState,
     path: &ResourcePath,
     params: &ListParams,
 ) -> Result<Page, Failure> {
+    let mut sink = Decoded {
+        kind: path.kind,
+        params,
+        items: Vec::new(),
+    };
+    let end = scan_page(state, path, params, &mut sink).await?;
+    Ok(Page {
+        items: sink.items,
+        revision: end.revision,
+        continue_token: end.continue_token,
+        remaining: end.remaining,
+    })
+}
+
+/// Offers the stored objects of a collection to `sink` until a page is full, honouring paging
+/// and resourceVersion rules.
+pub async fn scan_page(
+    state: &ApiState,
+    path: &ResourcePath,
+    params: &ListParams,
+    sink: &mut impl PageSink,
+) -> Result<PageEnd, Failure> {
     let prefix = list_prefix(path);
     let store = &state.store;
     let (mut revision, mut start_after) = match &params.continue_token {
@@ -117,9 +176,9 @@ pub async fn read_page(
         },
         _ => Failure::Api(ApiError::Expired(LIST_TOO_OLD.into())),
     };
-    let mut items = Vec::new();
+    let mut kept = 0;
     loop {
-        let want = params.limit.map(|l| l - items.len());
+        let want = params.limit.map(|l| l - kept);
         let res = match store
             .list(ListOptions {
                 prefix: prefix.clone(),
@@ -134,20 +193,21 @@ pub async fn read_page(
             Err(e) => return Err(failure::from_store(e)),
         };
         revision = Some(res.revision);
-        for kv in &res.kvs {
-            let obj = object::from_kv(kv)?;
-            if params.matches(path.kind, &obj) {
-                items.push(obj);
-            }
-        }
+        let read_any = !res.kvs.is_empty();
         if let Some(last) = res.kvs.last() {
             start_after = Some(last.key.clone());
         }
-        let full = params.limit.is_some_and(|l| items.len() >= l);
-        if !res.more || full || res.kvs.is_empty() {
-            let more = res.more && !res.kvs.is_empty();
-            return Ok(Page {
-                items,
+        sink.batch(&res.kvs);
+        // Consumed one by one so each stored copy is freed once offered.
+        for kv in res.kvs {
+            if sink.offer(kv)? {
+                kept += 1;
+            }
+        }
+        let full = params.limit.is_some_and(|l| kept >= l);
+        if !res.more || full || !read_any {
+            let more = res.more && read_any;
+            return Ok(PageEnd {
                 revision: res.revision,
                 continue_token: more.then(|| {
                     ContinueToken::encode(
@@ -170,18 +230,11 @@ pub async fn list(
     repr: Representation,
 ) -> Result<Value, Failure> {
     let page = read_page(state, path, params).await?;
-    let mut meta = Map::new();
-    meta.insert(
-        "resourceVersion".into(),
-        Value::String(page.revision.to_string()),
-    );
-    if let Some(t) = page.continue_token {
-        meta.insert("continue".into(), Value::String(t));
-    }
-    if let Some(n) = page.remaining {
-        meta.insert("remainingItemCount".into(), json!(n));
-    }
-    let meta = Value::Object(meta);
+    let meta = list_metadata(PageEnd {
+        revision: page.revision,
+        continue_token: page.continue_token,
+        remaining: page.remaining,
+    });
     Ok(match repr {
         Representation::Object => json!({
             "kind": path.kind.list_kind(),
@@ -199,4 +252,20 @@ pub async fn list(
             printers::table(path.kind, &page.items, meta, params.include, Utc::now())
         }
     })
+}
+
+/// The `metadata` of a list answer.
+pub fn list_metadata(end: PageEnd) -> Value {
+    let mut meta = Map::new();
+    meta.insert(
+        "resourceVersion".into(),
+        Value::String(end.revision.to_string()),
+    );
+    if let Some(t) = end.continue_token {
+        meta.insert("continue".into(), Value::String(t));
+    }
+    if let Some(n) = end.remaining {
+        meta.insert("remainingItemCount".into(), json!(n));
+    }
+    Value::Object(meta)
 }

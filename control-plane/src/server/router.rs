@@ -10,10 +10,12 @@ use crate::api::ApiError;
 use crate::auth::{Authenticator, UserInfo};
 use crate::printers::IncludeObject;
 
-use super::body::{json_response, Body};
+use super::body::{bytes_response, json_response, Body, JSON};
 use super::failure::Failure;
 use super::route::{self, ResourcePath, Route};
-use super::{authz, meta, negotiate, params, read, watch, write, ApiState, Reply, ResourceRequest};
+use super::{
+    authz, list_body, meta, negotiate, params, read, watch, write, ApiState, Reply, ResourceRequest,
+};
 
 /// Answers one request. `client_cert` is the verified client certificate (DER) of the
 /// connection, if any. Never panics on client input; every failure is a `Status`.
@@ -194,9 +196,10 @@ async fn resource(
             let obj = read::get(state, &rp, &name, repr, include).await?;
             Ok(json_response(200, &obj))
         }
-        ("list", Some(p)) => Ok(json_response(
+        ("list", Some(p)) => Ok(bytes_response(
             200,
-            &read::list(state, &rp, &p?, repr).await?,
+            JSON,
+            list_body::list(state, &rp, &p?, repr).await?,
         )),
         ("watch", Some(p)) => watch::start(Arc::clone(state), rp, p?, repr).await,
         _ => Err(method_not_allowed()),
