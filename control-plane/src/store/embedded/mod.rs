@@ -20,7 +20,6 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use async_trait::async_trait;
-use redb::Database;
 use tokio::sync::oneshot;
 
 use super::batch::{Change, WriteOp};
@@ -38,6 +37,9 @@ pub struct EmbeddedStore {
     committer: Option<JoinHandle<()>>,
 }
 
+/// redb page cache size.
+const STORE_CACHE_BYTES: usize = 16 << 20;
+
 impl EmbeddedStore {
     /// Opens (or creates) the store file at `path` and loads every key into memory.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Self> {
@@ -49,7 +51,11 @@ impl EmbeddedStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| fail("cannot create the store directory", e.to_string()))?;
         }
-        let db = Database::create(path)
+        // Every key is also held in memory (the keyspace serves all reads), so redb's page cache
+        // only has to help the committer; its default (up to 1 GiB) would grow with the data.
+        let db = redb::Builder::new()
+            .set_cache_size(STORE_CACHE_BYTES)
+            .create(path)
             .map_err(|e| fail("cannot open the store file", e.to_string()))?;
         let loaded = tables::init_and_load(&db)
             .map_err(|e| fail("cannot load the store file", e.to_string()))?;
