@@ -1,3 +1,3 @@
-//! Skiff's container runtime layer over containerd's native API. It will hold image pull and
-//! import, OCI spec generation, pinned pod namespaces, tasks, logs and events behind CRI-shaped
-//! `RuntimeService` and `ImageService` traits. Nothing is implemented yet.
+//! Skiff's container runtime layer over containerd's native API: image references, OCI spec
+//! generation and pinned pod namespaces so far; image pull and import, tasks, logs and events
+//! behind CRI-shaped `RuntimeService` and `ImageService` traits are still to come.
