@@ -25,7 +25,7 @@ pub fn version() -> Value {
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2025-04-23T00:00:00Z",
-        "goVersion": "go1.24.2",
+        "goVersion": "",
         "compiler": "gc",
         "platform": "linux/amd64",
     })
