@@ -2,4 +2,5 @@
 //! generation and pinned pod namespaces so far; image pull and import, tasks, logs and events
 //! behind CRI-shaped `RuntimeService` and `ImageService` traits are still to come.
 
+pub mod reference;
 pub mod sandbox;
