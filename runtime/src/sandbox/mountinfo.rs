@@ -63,11 +63,6 @@ pub fn is_nsfs_mount(entries: &[MountEntry], path: &Path) -> bool {
         .any(|e| e.fstype == "nsfs" && e.mount_point == path)
 }
 
-/// Whether anything at all is mounted on `path`.
-pub fn is_mount_point(entries: &[MountEntry], path: &Path) -> bool {
-    entries.iter().any(|e| e.mount_point == path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,7 +88,6 @@ garbage line
             Path::new("/run/skiff/netns/p1/ipc")
         ));
         assert!(!is_nsfs_mount(&entries, Path::new("/run/skiff/netns")));
-        assert!(is_mount_point(&entries, Path::new("/run/skiff/netns")));
     }
 
     #[test]
