@@ -4,4 +4,5 @@
 
 pub mod reference;
 pub mod sandbox;
+pub mod service;
 pub mod spec;
