@@ -10,6 +10,7 @@ packages=(
   iptables                                       # the reference bridge's ipMasq uses it
   procps                                         # sysctl, to read kernel state in tests
   qemu-system-x86 busybox-static kmod binutils   # VM tier: TCG guest, its init, module order, strip
+  containerd runc docker-registry                # containerd tier: private daemon, OCI runtime, loopback registry
 )
 
 missing=()

@@ -3,7 +3,9 @@
 
 pub mod apiserver;
 pub mod cni;
+pub mod containerd;
 pub mod guard;
+pub mod images;
 pub mod kube_client;
 pub mod netns;
 pub mod vm;

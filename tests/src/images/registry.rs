@@ -1,0 +1,197 @@
+//! Debian's `docker-registry` (distribution 2.8) on a free loopback port with its own storage,
+//! and pushing an OCI layout to it over the registry HTTP API v2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::http::{self, Response};
+use super::{manifest_digest, read_blob, OCI_MANIFEST};
+use crate::apiserver::free_port;
+use crate::guard::{require, Need};
+
+/// A running `docker-registry` serving plain HTTP on 127.0.0.1.
+pub struct LocalRegistry {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    child: Option<Child>,
+}
+
+impl LocalRegistry {
+    /// Starts a registry with a fresh storage directory and waits until `/v2/` answers.
+    #[track_caller]
+    pub fn start() -> Self {
+        require(&[Need::Tool("docker-registry", "docker-registry")]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
+                 delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+                dir.path().join("storage").display()
+            ),
+        )
+        .expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let mut registry = LocalRegistry {
+            dir,
+            addr,
+            child: Some(child),
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    /// `127.0.0.1:<port>`, the registry host in image references.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The registry's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Sends one request to the registry; `target` is a path such as `/v2/`.
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        http::request(self.addr, method, target, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {target} to registry {}: {e}", self.addr))
+    }
+
+    /// `GET /v2/<name>/manifests/<reference>` accepting `accept`.
+    pub fn get_manifest(&self, name: &str, reference: &str, accept: &str) -> Response {
+        let target = format!("/v2/{name}/manifests/{reference}");
+        self.request("GET", &target, &[("Accept", accept)], &[])
+    }
+
+    /// Pushes the manifest an OCI layout's index lists, with its config and layers, as
+    /// `<name>:<tag>`; returns the manifest digest the registry reported.
+    #[track_caller]
+    pub fn push_oci_layout(&self, layout: &Path, name: &str, tag: &str) -> String {
+        let digest = manifest_digest(layout);
+        let manifest = read_blob(layout, &digest);
+        let parsed: serde_json::Value = serde_json::from_slice(&manifest).expect("manifest JSON");
+        let blobs = std::iter::once(&parsed["config"])
+            .chain(parsed["layers"].as_array().into_iter().flatten())
+            .map(|d| d["digest"].as_str().expect("descriptor digest").to_string());
+        for blob in blobs {
+            self.push_blob(name, &blob, &read_blob(layout, &blob));
+        }
+        let target = format!("/v2/{name}/manifests/{tag}");
+        let r = self.request("PUT", &target, &[("Content-Type", OCI_MANIFEST)], &manifest);
+        self.expect_status(&r, 201, &target);
+        r.header("docker-content-digest")
+            .expect("registry names the manifest digest")
+            .to_string()
+    }
+
+    /// Monolithic blob upload: `POST …/blobs/uploads/`, then `PUT <location>&digest=…`.
+    fn push_blob(&self, name: &str, digest: &str, data: &[u8]) {
+        let target = format!("/v2/{name}/blobs/uploads/");
+        let r = self.request("POST", &target, &[], &[]);
+        self.expect_status(&r, 202, &target);
+        let location = r.header("location").expect("upload location").to_string();
+        let path = origin_form(&location);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let put = format!("{path}{sep}digest={digest}");
+        let r = self.request(
+            "PUT",
+            &put,
+            &[("Content-Type", "application/octet-stream")],
+            data,
+        );
+        self.expect_status(&r, 201, &put);
+    }
+
+    #[track_caller]
+    fn expect_status(&self, r: &Response, want: u16, target: &str) {
+        assert_eq!(
+            r.status,
+            want,
+            "registry answered {target} with {}: {}\nlog:\n{}",
+            r.status,
+            String::from_utf8_lossy(&r.body),
+            self.log()
+        );
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("docker-registry exited with {status}; log:\n{}", self.log());
+            }
+            if let Ok(r) = http::request(self.addr, "GET", "/v2/", &[], &[]) {
+                if r.status == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry not ready after 30 s; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The storage directory (`rootdirectory`).
+    pub fn storage_dir(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+}
+
+/// The path and query of a `Location` that may be an absolute URL.
+fn origin_form(location: &str) -> &str {
+    match location.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => location,
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_location_becomes_origin_form() {
+        assert_eq!(
+            origin_form("http://127.0.0.1:5000/v2/b/blobs/uploads/u?_state=x"),
+            "/v2/b/blobs/uploads/u?_state=x"
+        );
+        assert_eq!(
+            origin_form("/v2/b/blobs/uploads/u"),
+            "/v2/b/blobs/uploads/u"
+        );
+    }
+}
