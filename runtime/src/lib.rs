@@ -1,6 +1,7 @@
-//! Skiff's container runtime layer over containerd's native API: image references, OCI spec
-//! generation and pinned pod namespaces so far; image pull and import, tasks, logs and events
-//! behind CRI-shaped `RuntimeService` and `ImageService` traits are still to come.
+//! Skiff's container runtime layer over containerd's native API. So far: image references and
+//! digests, OCI spec generation, pinned pod namespaces, and the CRI-shaped `RuntimeService` and
+//! `ImageService` traits with recording fakes. Their containerd implementation (image pull and
+//! import, tasks, logs, events) is still to come.
 
 pub mod reference;
 pub mod sandbox;
