@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cni::workspace_bin;
 
@@ -111,31 +111,7 @@ impl ApiServer {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "skiff-control-plane exited with {status} before it was ready; log:\n{}",
-                    self.log()
-                );
-            }
-            if self.kubeconfig().exists() {
-                let out = Kubectl::new("1.33", self).run(&["get", "--raw", "/readyz"]);
-                if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok" {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "skiff-control-plane not ready after 60 s; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::process::wait_ready(self, Duration::from_secs(60));
     }
 }
 
@@ -314,4 +290,24 @@ pub fn table_rows(text: &str) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+impl crate::process::Served for ApiServer {
+    const NAME: &'static str = "skiff-control-plane";
+
+    fn child(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
+    fn answers(&mut self) -> bool {
+        if !self.kubeconfig().exists() {
+            return false;
+        }
+        let out = Kubectl::new("1.33", self).run(&["get", "--raw", "/readyz"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok"
+    }
+
+    fn log(&self) -> String {
+        ApiServer::log(self)
+    }
 }

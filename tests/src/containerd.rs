@@ -182,25 +182,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("containerd exited with {status}; log:\n{}", self.log());
-            }
-            if self.address().exists() && self.ctr(&["version"]).status.success() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "containerd not answering after 30 s; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::process::wait_ready(self, Duration::from_secs(30));
     }
 }
 
@@ -322,4 +304,20 @@ fn remove_cgroups(namespace: &str) {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+impl crate::process::Served for PrivateContainerd {
+    const NAME: &'static str = "containerd";
+
+    fn child(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
+    fn answers(&mut self) -> bool {
+        self.address().exists() && self.ctr(&["version"]).status.success()
+    }
+
+    fn log(&self) -> String {
+        PrivateContainerd::log(self)
+    }
 }

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod images;
 pub mod kube_client;
 pub mod netns;
+pub mod process;
 pub mod vm;
 
 pub use guard::require;

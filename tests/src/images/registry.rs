@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::http::{self, Response};
 use super::{manifest_digest, read_blob, OCI_MANIFEST};
@@ -133,27 +133,7 @@ impl LocalRegistry {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("docker-registry exited with {status}; log:\n{}", self.log());
-            }
-            if let Ok(r) = http::request(self.addr, "GET", "/v2/", &[], &[]) {
-                if r.status == 200 {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry not ready after 30 s; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::process::wait_ready(self, Duration::from_secs(30));
     }
 
     /// The storage directory (`rootdirectory`).
@@ -176,6 +156,22 @@ impl Drop for LocalRegistry {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl crate::process::Served for LocalRegistry {
+    const NAME: &'static str = "docker-registry";
+
+    fn child(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
+    fn answers(&mut self) -> bool {
+        matches!(http::request(self.addr, "GET", "/v2/", &[], &[]), Ok(r) if r.status == 200)
+    }
+
+    fn log(&self) -> String {
+        LocalRegistry::log(self)
     }
 }
 
