@@ -86,7 +86,8 @@ pub struct PinnedNamespaces {
 }
 
 impl PinnedNamespaces {
-    fn at(run_dir: &Path, pod_id: &str) -> Self {
+    /// The pins of `pod_id` under `run_dir` (paths only; nothing is checked).
+    pub(crate) fn at(run_dir: &Path, pod_id: &str) -> Self {
         Self {
             pod_id: pod_id.to_string(),
             run_dir: run_dir.to_path_buf(),

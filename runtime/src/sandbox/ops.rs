@@ -14,7 +14,7 @@ use std::sync::Mutex;
 /// Creating new namespaces stopped part-way; `pinned` lists the pins already mounted.
 #[derive(Debug)]
 pub struct PinFailure {
-    /// Pins mounted before the failure (the caller must unmount them).
+    /// Pins mounted before the failure (create's undo unmounts every pin of the pod anyway).
     pub pinned: Vec<PathBuf>,
     /// What failed.
     pub error: StepError,

@@ -231,15 +231,6 @@ impl FakeRuntime {
     }
 
     pub(super) fn fake_namespaces(id: &SandboxId) -> PinnedNamespaces {
-        let run_dir = Path::new(DEFAULT_RUN_DIR);
-        let dir = run_dir.join(id.as_str());
-        PinnedNamespaces {
-            pod_id: id.to_string(),
-            run_dir: run_dir.to_path_buf(),
-            net: dir.join("net"),
-            ipc: dir.join("ipc"),
-            uts: dir.join("uts"),
-            dir,
-        }
+        PinnedNamespaces::at(Path::new(DEFAULT_RUN_DIR), id.as_str())
     }
 }
