@@ -1,5 +1,8 @@
 //! Answers outside resources: health, `/version`, discovery and OpenAPI v3.
 
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 use http::{header, HeaderValue, Response};
 use serde_json::{json, Value};
 
@@ -47,8 +50,7 @@ fn no_cache(mut resp: Response<Body>) -> Response<Body> {
 /// `/api` and `/apis`: legacy documents, or aggregated discovery when asked for.
 pub fn discovery_root(state: &ApiState, legacy: bool, accept: Option<&str>) -> Response<Body> {
     if let Some(version) = discovery::requested_version(accept.unwrap_or("")) {
-        let doc = discovery::aggregated_in(legacy, version);
-        let bytes = serde_json::to_vec(&doc).expect("a JSON value always serializes");
+        let bytes = aggregated_bytes(legacy, version);
         let mut resp = bytes_response(200, version.content_type(), bytes);
         resp.headers_mut()
             .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -61,6 +63,29 @@ pub fn discovery_root(state: &ApiState, legacy: bool, accept: Option<&str>) -> R
         discovery::api_group_list()
     };
     no_cache(json_response(200, &doc))
+}
+
+/// The serialized aggregated discovery document, built once per (root, version): it depends
+/// only on the static registry.
+fn aggregated_bytes(legacy: bool, version: discovery::AggregatedVersion) -> Bytes {
+    static CACHE: [OnceLock<Bytes>; 4] = [const { OnceLock::new() }; 4];
+    let slot =
+        usize::from(legacy) * 2 + usize::from(version == discovery::AggregatedVersion::V2Beta1);
+    CACHE[slot]
+        .get_or_init(|| {
+            let doc = discovery::aggregated_in(legacy, version);
+            Bytes::from(serde_json::to_vec(&doc).expect("a JSON value always serializes"))
+        })
+        .clone()
+}
+
+/// A cached OpenAPI document shared with the response body without copying it.
+struct SharedDocument(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedDocument {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
 }
 
 /// `/apis/<group>`.
@@ -89,7 +114,8 @@ pub fn openapi_index() -> Response<Body> {
 /// `/openapi/v3/<path>`: immutable when addressed by its current hash, redirected to it when
 /// addressed by an old one.
 pub fn openapi_document(path: &str, hash: Option<&str>) -> Result<Response<Body>, Failure> {
-    let (current, bytes) = openapi::document(path).ok_or(Failure::NoRoute)?;
+    let (current, doc) = openapi::document(path).ok_or(Failure::NoRoute)?;
+    let bytes = Bytes::from_owner(SharedDocument(doc));
     match hash {
         Some(h) if !h.is_empty() && h != current => {
             let mut resp = text_response(301, "");
@@ -100,7 +126,7 @@ pub fn openapi_document(path: &str, hash: Option<&str>) -> Result<Response<Body>
             Ok(resp)
         }
         Some(h) if !h.is_empty() => {
-            let mut resp = bytes_response(200, JSON, bytes.as_ref().clone());
+            let mut resp = bytes_response(200, JSON, bytes);
             let h = resp.headers_mut();
             h.insert(
                 header::CACHE_CONTROL,
@@ -116,11 +142,30 @@ pub fn openapi_document(path: &str, hash: Option<&str>) -> Result<Response<Body>
             Ok(resp)
         }
         _ => {
-            let mut resp = no_cache(bytes_response(200, JSON, bytes.as_ref().clone()));
+            let mut resp = no_cache(bytes_response(200, JSON, bytes));
             if let Ok(v) = HeaderValue::from_str(&format!("\"{current}\"")) {
                 resp.headers_mut().insert(header::ETAG, v);
             }
             Ok(resp)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use discovery::AggregatedVersion::{V2Beta1, V2};
+
+    #[test]
+    fn cached_aggregated_documents_are_kept_apart_by_root_and_version() {
+        for legacy in [true, false] {
+            for version in [V2, V2Beta1] {
+                for _ in 0..2 {
+                    let doc: Value = serde_json::from_slice(&aggregated_bytes(legacy, version))
+                        .expect("cached document is JSON");
+                    assert_eq!(doc, discovery::aggregated_in(legacy, version));
+                }
+            }
         }
     }
 }
