@@ -3,6 +3,8 @@
 //! `ImageService` traits with recording fakes. Their containerd implementation (image pull and
 //! import, tasks, logs, events) is still to come.
 
+pub mod containerd;
+pub mod logs;
 pub mod reference;
 pub mod sandbox;
 pub mod service;

@@ -1,0 +1,44 @@
+//! Image records: creating them once content is written and unpacked, listing, status, removal.
+
+use crate::reference::ImageReference;
+use crate::service::{Call, ImageInfo, ServiceError};
+
+use super::super::content::Blob;
+use super::ContainerdImages;
+
+/// Creates or updates the image record `reference` pointing at the manifest `target`, and
+/// returns what the image service reports for it. The manifest, its config and layers must be
+/// in the content store and unpacked.
+pub(crate) async fn put(
+    images: &ContainerdImages,
+    call: Call,
+    reference: &ImageReference,
+    target: &Blob,
+) -> Result<ImageInfo, ServiceError> {
+    let _ = (images, call, reference, target);
+    unimplemented!("record::put")
+}
+
+/// All images, sorted by reference.
+pub(crate) async fn list(images: &ContainerdImages) -> Result<Vec<ImageInfo>, ServiceError> {
+    let _ = images;
+    unimplemented!("record::list")
+}
+
+/// The image stored under `reference` (or with its digest), if any.
+pub(crate) async fn status(
+    images: &ContainerdImages,
+    reference: &ImageReference,
+) -> Result<Option<ImageInfo>, ServiceError> {
+    let _ = (images, reference);
+    unimplemented!("record::status")
+}
+
+/// Removes the image record; its content and snapshots are collected by containerd's GC.
+pub(crate) async fn remove(
+    images: &ContainerdImages,
+    reference: &ImageReference,
+) -> Result<(), ServiceError> {
+    let _ = (images, reference);
+    unimplemented!("record::remove")
+}
