@@ -2,7 +2,7 @@
 
 mod import;
 mod pull;
-mod record;
+pub(crate) mod record;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,10 +1,31 @@
 //! Image records: creating them once content is written and unpacked, listing, status, removal.
 
-use crate::reference::ImageReference;
+use crate::reference::{Digest, ImageReference};
 use crate::service::{Call, ImageInfo, ServiceError};
 
 use super::super::content::Blob;
+use super::super::Connection;
 use super::ContainerdImages;
+
+/// An image ready to run: what the image service reports and the snapshot to start from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The image as the image service reports it.
+    pub info: ImageInfo,
+    /// The top chain id: the committed snapshot a container's rootfs is prepared from.
+    pub chain_id: Digest,
+}
+
+/// Finds the image record `reference` (or one with its digest) and the snapshot it unpacked
+/// to; `None` when the image is absent. Images imported by `ctr` resolve too.
+pub(crate) async fn resolve(
+    conn: &Connection,
+    call: Call,
+    reference: &ImageReference,
+) -> Result<Option<Resolved>, ServiceError> {
+    let _ = (conn, call, reference);
+    unimplemented!("record::resolve")
+}
 
 /// Creates or updates the image record `reference` pointing at the manifest `target`, and
 /// returns what the image service reports for it. The manifest, its config and layers must be
