@@ -1,2 +1,8 @@
-//! Skiff's service proxy. It will hold the Service/EndpointSlice watchers, the pure service
-//! model, and the IPVS (generic netlink) and nftables-only dataplanes. Nothing is implemented yet.
+//! Skiff's service proxy: what kube-proxy does, without flushing.
+//!
+//! Services and EndpointSlices (watched through kube-rs) become a pure [`model::ServiceModel`];
+//! a [`dataplane::Dataplane`] (IPVS over generic netlink with masquerade in nftables, or
+//! nftables alone) computes the state the kernel should have and applies only the difference.
+
+pub mod dataplane;
+pub mod model;
