@@ -11,6 +11,7 @@ packages=(
   procps                                         # sysctl, to read kernel state in tests
   qemu-system-x86 busybox-static kmod binutils   # VM tier: TCG guest, its init, module order, strip
   containerd runc docker-registry                # containerd tier: private daemon, OCI runtime, loopback registry
+  ipvsadm conntrack                              # proxy: the IPVS anchor in the VM tier, conntrack inspection
 )
 
 missing=()
