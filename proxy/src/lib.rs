@@ -4,5 +4,9 @@
 //! a [`dataplane::Dataplane`] (IPVS over generic netlink with masquerade in nftables, or
 //! nftables alone) computes the state the kernel should have and applies only the difference.
 
+pub mod config;
 pub mod dataplane;
 pub mod model;
+pub mod server;
+pub mod sync;
+pub mod watch;
