@@ -7,6 +7,7 @@
 pub mod config;
 pub mod dataplane;
 pub mod model;
+pub mod nft;
 pub mod server;
 pub mod sync;
 pub mod watch;

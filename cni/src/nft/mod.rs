@@ -13,6 +13,7 @@ mod naming;
 mod nftables;
 mod plan;
 mod rule;
+mod runner;
 mod script;
 
 pub use check::compare;
@@ -25,6 +26,7 @@ pub use plan::{
     Removal,
 };
 pub use rule::{expected_rules, Rule};
+pub use runner::NftRunner;
 pub use script::{add_script, base_script, removal_script};
 
 /// One attachment of a container to a network: what host-side state is keyed on.

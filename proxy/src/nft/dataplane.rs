@@ -1,0 +1,246 @@
+//! [`NftDataplane`]: the model programmed into Skiff's own nftables tables, applying only the
+//! difference from what is programmed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use skiff_cni::nft::{NftError, NftRunner};
+
+use super::base::base_script;
+use super::desired::{desired, Desired, MapName, RuleContext};
+use super::kernel::NftKernel;
+use super::listing::{read_chains, read_map, read_sets};
+use super::naming::{Family, TABLE};
+use super::plan::{claim, plan, record, render, Inventory, PortPlan, Programmed};
+use super::NftConfig;
+use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
+use crate::model::ServiceModel;
+
+const BACKEND: &str = "nftables";
+
+fn kernel_error(operation: &'static str) -> impl FnOnce(NftError) -> DataplaneError {
+    move |e| DataplaneError::Kernel {
+        backend: BACKEND,
+        operation,
+        source: Box::new(e),
+    }
+}
+
+/// The nftables-only dataplane: table `ip skiff-proxy` (and `ip6 skiff-proxy` once IPv6
+/// services exist), dispatching by verdict maps.
+pub struct NftDataplane<K: NftKernel = NftRunner> {
+    kernel: K,
+    config: NftConfig,
+    /// What each table holds; a family is present once its fixed part is in place.
+    tables: BTreeMap<Family, Programmed>,
+}
+
+impl std::fmt::Debug for NftDataplane<NftRunner> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NftDataplane")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NftDataplane<NftRunner> {
+    /// A dataplane over the in-process libnftables, working in the network namespace of the
+    /// thread that calls it; fails when libnftables is not installed.
+    pub fn new(config: NftConfig) -> Result<Self, DataplaneError> {
+        let runner = NftRunner::load().map_err(kernel_error("loading libnftables"))?;
+        Ok(Self::with_kernel(runner, config))
+    }
+}
+
+impl<K: NftKernel> NftDataplane<K> {
+    /// A dataplane over `kernel` (a fake in unit tests).
+    pub fn with_kernel(kernel: K, config: NftConfig) -> Self {
+        Self {
+            kernel,
+            config,
+            tables: BTreeMap::new(),
+        }
+    }
+
+    /// The kernel seam.
+    pub fn kernel(&self) -> &K {
+        &self.kernel
+    }
+
+    fn rule_context(&self, f: Family) -> RuleContext {
+        RuleContext {
+            cluster_cidrs: self
+                .config
+                .cluster_cidrs
+                .iter()
+                .filter(|c| (f == Family::Ipv4) == matches!(c, ipnet::IpNet::V4(_)))
+                .copied()
+                .collect(),
+            masquerade_all: self.config.masquerade_all,
+        }
+    }
+
+    fn ensure_base(&mut self, f: Family) -> Result<(), DataplaneError> {
+        if self.tables.contains_key(&f) {
+            return Ok(());
+        }
+        self.kernel
+            .apply(&base_script(f, &self.config.cluster_cidrs))
+            .map_err(kernel_error("creating the fixed part of the table"))?;
+        self.tables.insert(f, Programmed::default());
+        Ok(())
+    }
+
+    /// Reads what `f`'s table holds; `None` when there is no table.
+    fn read_table(&mut self, f: Family) -> Result<Option<Inventory>, NftError> {
+        let fam = f.keyword();
+        let Some(sets) = self
+            .kernel
+            .list_json(&format!("list sets table {fam} {TABLE}"))?
+        else {
+            return Ok(None);
+        };
+        let mut inv = Inventory::default();
+        let listing = |e: super::listing::ListingError| NftError::Listing(e.to_string());
+        read_sets(&sets, &mut inv).map_err(listing)?;
+        if let Some(chains) = self.kernel.list_json(&format!("list chains {fam}"))? {
+            read_chains(&chains, &mut inv).map_err(listing)?;
+        }
+        for map in MapName::ALL {
+            let cmd = format!("list map {fam} {TABLE} {}", map.name());
+            if let Some(json) = self.kernel.list_json(&cmd)? {
+                read_map(&json, map, &mut inv).map_err(listing)?;
+            }
+        }
+        Ok(Some(inv))
+    }
+
+    /// Applies `plans` as one transaction; when refused, halves and retries, down to single
+    /// service ports, which are reported as failed. Returns the changes applied.
+    fn apply_plans(
+        &mut self,
+        f: Family,
+        plans: &[&PortPlan],
+        desired: &Desired,
+        failures: &mut Vec<PortFailure>,
+    ) -> usize {
+        let script = render(f, plans);
+        match self.kernel.apply(&script) {
+            Ok(()) => {
+                let programmed = self.tables.get_mut(&f).expect("base applied before plans");
+                for p in plans {
+                    record(programmed, p, desired);
+                }
+                plans.iter().map(|p| p.changes()).sum()
+            }
+            Err(e) if plans.len() == 1 => {
+                match &plans[0].owner {
+                    Some(name) => {
+                        tracing::warn!(service = %name, family = f.keyword(), error = %e,
+                            "cannot program service port; it keeps its previous rules");
+                        failures.push(PortFailure {
+                            name: name.clone(),
+                            reason: e.to_string(),
+                        });
+                    }
+                    None => tracing::warn!(family = f.keyword(), error = %e,
+                        "cannot remove leftover objects; retried next sync"),
+                }
+                0
+            }
+            Err(_) => {
+                let (a, b) = plans.split_at(plans.len() / 2);
+                self.apply_plans(f, a, desired, failures)
+                    + self.apply_plans(f, b, desired, failures)
+            }
+        }
+    }
+
+    fn sync_family(
+        &mut self,
+        f: Family,
+        model: &ServiceModel,
+        report: &mut SyncReport,
+    ) -> Result<(), DataplaneError> {
+        let desired = desired(model, &self.rule_context(f), f);
+        if desired.is_empty() && !self.tables.contains_key(&f) {
+            return Ok(());
+        }
+        self.ensure_base(f)?;
+        let programmed = self.tables.get_mut(&f).expect("base applied above");
+        claim(programmed, &desired);
+        let plans = plan(programmed, &desired);
+        // The kernel scans the whole transaction each time a rule binds an anonymous map (the
+        // numgen dispatch), so very large changes go in several transactions, each holding
+        // whole service ports.
+        let mut batch: Vec<&PortPlan> = Vec::new();
+        let mut weight = 0;
+        for p in &plans {
+            if !batch.is_empty() && weight + p.weight() > self.config.max_transaction_lines {
+                report.changes += self.apply_plans(f, &batch, &desired, &mut report.failures);
+                batch.clear();
+                weight = 0;
+            }
+            weight += p.weight();
+            batch.push(p);
+        }
+        if !batch.is_empty() {
+            report.changes += self.apply_plans(f, &batch, &desired, &mut report.failures);
+        }
+        Ok(())
+    }
+}
+
+impl<K: NftKernel> Dataplane for NftDataplane<K> {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn load(&mut self) -> Result<(), DataplaneError> {
+        for f in Family::ALL {
+            let Some(inv) = self
+                .read_table(f)
+                .map_err(kernel_error("reading the table"))?
+            else {
+                continue;
+            };
+            tracing::info!(
+                family = f.keyword(),
+                chains = inv.chains.len(),
+                elements = inv.elements.len(),
+                sets = inv.sets.len(),
+                "found programmed services; reconciling without flushing"
+            );
+            self.tables.remove(&f);
+            self.ensure_base(f)?;
+            self.tables.insert(
+                f,
+                Programmed {
+                    ports: BTreeMap::new(),
+                    unowned: inv,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, model: &ServiceModel) -> Result<SyncReport, DataplaneError> {
+        let start = Instant::now();
+        let mut report = SyncReport::default();
+        for f in Family::ALL {
+            self.sync_family(f, model, &mut report)?;
+        }
+        let names: BTreeSet<_> = self.tables.values().flat_map(|t| t.ports.keys()).collect();
+        report.ports = names.len();
+        report.objects = self.tables.values().map(Programmed::len).sum();
+        report.duration = start.elapsed();
+        tracing::debug!(
+            ports = report.ports,
+            changes = report.changes,
+            failures = report.failures.len(),
+            took_ms = report.duration.as_millis() as u64,
+            "nftables sync"
+        );
+        Ok(report)
+    }
+}

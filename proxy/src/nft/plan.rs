@@ -1,0 +1,294 @@
+//! The pure diff: what the kernel holds (per owner) against what is desired, as one plan per
+//! service port, and the nftables script of a batch of plans.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::desired::{Desired, ElementKey, MapName, PortObjects};
+use super::naming::{Family, TABLE};
+use crate::model::ServicePortName;
+
+/// Objects known to be in the kernel (chains are known by name: a name fixes the content).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Service, external and endpoint chains.
+    pub chains: BTreeSet<String>,
+    /// Affinity sets.
+    pub sets: BTreeSet<String>,
+    /// Map elements with their verdicts.
+    pub elements: BTreeMap<ElementKey, String>,
+}
+
+impl Inventory {
+    /// What `objects` leave in the kernel once applied.
+    pub fn of(objects: &PortObjects) -> Self {
+        Self {
+            chains: objects.chains.keys().cloned().collect(),
+            sets: objects.sets.clone(),
+            elements: objects.elements.clone(),
+        }
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.chains.len() + self.sets.len() + self.elements.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What one table holds: objects of known service ports, and objects read from the kernel at
+/// start that no sync has claimed yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Programmed {
+    /// Objects by owning service port.
+    pub ports: BTreeMap<ServicePortName, Inventory>,
+    /// Objects read from the kernel, owner unknown.
+    pub unowned: Inventory,
+}
+
+impl Programmed {
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.ports.values().map(Inventory::len).sum::<usize>() + self.unowned.len()
+    }
+}
+
+/// The changes of one service port (or, with no owner, the removal of unclaimed objects).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortPlan {
+    /// The service port; `None` for objects left from before a restart that nothing claims.
+    pub owner: Option<ServicePortName>,
+    /// Affinity sets to create.
+    pub add_sets: Vec<String>,
+    /// Chains to create, with their rules.
+    pub add_chains: Vec<(String, Vec<String>)>,
+    /// Map elements to add (after the deletions, so a changed verdict is delete + add).
+    pub add_elements: Vec<(ElementKey, String)>,
+    /// Map elements to delete.
+    pub delete_elements: Vec<ElementKey>,
+    /// Chains to delete, once nothing refers to them.
+    pub delete_chains: Vec<String>,
+    /// Affinity sets to delete, last.
+    pub delete_sets: Vec<String>,
+}
+
+impl PortPlan {
+    /// Number of changed objects.
+    pub fn changes(&self) -> usize {
+        self.add_sets.len()
+            + self.add_chains.len()
+            + self.add_elements.len()
+            + self.delete_elements.len()
+            + self.delete_chains.len()
+            + self.delete_sets.len()
+    }
+
+    /// Script lines it takes (a measure of transaction size).
+    pub fn weight(&self) -> usize {
+        self.changes() + self.add_chains.iter().map(|(_, r)| r.len()).sum::<usize>()
+    }
+}
+
+/// Moves objects read from the kernel to the desired service port that names them, so a
+/// restarted proxy changes only what differs (an element keeps the verdict the kernel has).
+pub fn claim(programmed: &mut Programmed, desired: &Desired) {
+    let unowned = &mut programmed.unowned;
+    if unowned.is_empty() {
+        return;
+    }
+    for (name, objects) in desired {
+        let inv = programmed.ports.entry(name.clone()).or_default();
+        for chain in objects.chains.keys() {
+            if unowned.chains.remove(chain) {
+                inv.chains.insert(chain.clone());
+            }
+        }
+        for set in &objects.sets {
+            if unowned.sets.remove(set) {
+                inv.sets.insert(set.clone());
+            }
+        }
+        for key in objects.elements.keys() {
+            if let Some(verdict) = unowned.elements.remove(key) {
+                inv.elements.insert(key.clone(), verdict);
+            }
+        }
+        if inv.is_empty() {
+            programmed.ports.remove(name);
+        }
+    }
+}
+
+/// The plans that bring `programmed` (after [`claim`]) to `desired`: removed ports first, then
+/// changed ports, then the removal of kernel objects nothing claimed, once no element refers
+/// to them any more. Ports with nothing to change have no plan.
+pub fn plan(programmed: &Programmed, desired: &Desired) -> Vec<PortPlan> {
+    let empty = Inventory::default();
+    let removed = programmed
+        .ports
+        .iter()
+        .filter(|(name, _)| !desired.contains_key(*name))
+        .map(|(name, old)| port_plan(name, old, &PortObjects::default()));
+    let changed = desired
+        .iter()
+        .map(|(name, new)| port_plan(name, programmed.ports.get(name).unwrap_or(&empty), new));
+    let mut plans: Vec<PortPlan> = removed.chain(changed).filter(|p| p.changes() > 0).collect();
+    let unowned = &programmed.unowned;
+    if !unowned.is_empty() {
+        plans.push(PortPlan {
+            owner: None,
+            delete_elements: unowned.elements.keys().cloned().collect(),
+            delete_chains: unowned.chains.iter().cloned().collect(),
+            delete_sets: unowned.sets.iter().cloned().collect(),
+            ..PortPlan::default()
+        });
+    }
+    plans
+}
+
+fn port_plan(name: &ServicePortName, old: &Inventory, new: &PortObjects) -> PortPlan {
+    let mut p = PortPlan {
+        owner: Some(name.clone()),
+        ..PortPlan::default()
+    };
+    for set in &new.sets {
+        if !old.sets.contains(set) {
+            p.add_sets.push(set.clone());
+        }
+    }
+    for (chain, rules) in &new.chains {
+        if !old.chains.contains(chain) {
+            p.add_chains.push((chain.clone(), rules.clone()));
+        }
+    }
+    for (key, verdict) in &new.elements {
+        match old.elements.get(key) {
+            Some(v) if v == verdict => {}
+            Some(_) => {
+                p.delete_elements.push(key.clone());
+                p.add_elements.push((key.clone(), verdict.clone()));
+            }
+            None => p.add_elements.push((key.clone(), verdict.clone())),
+        }
+    }
+    p.delete_elements.extend(
+        old.elements
+            .keys()
+            .filter(|k| !new.elements.contains_key(*k))
+            .cloned(),
+    );
+    p.delete_chains.extend(
+        old.chains
+            .iter()
+            .filter(|c| !new.chains.contains_key(*c))
+            .cloned(),
+    );
+    p.delete_sets
+        .extend(old.sets.iter().filter(|s| !new.sets.contains(*s)).cloned());
+    p
+}
+
+/// Order of creation: what is jumped to exists before what jumps to it.
+fn creation_rank(chain: &str) -> u8 {
+    if chain.starts_with("endpoint-") {
+        0
+    } else if chain.starts_with("service-") {
+        1
+    } else {
+        2
+    }
+}
+
+fn write_elements<'a>(
+    s: &mut String,
+    verb: &str,
+    fam: &str,
+    items: impl Iterator<Item = (&'a ElementKey, Option<&'a String>)>,
+) {
+    let mut by_map: BTreeMap<MapName, Vec<String>> = BTreeMap::new();
+    for ((map, key), verdict) in items {
+        let item = match verdict {
+            Some(v) => format!("{key} : {v}"),
+            None => key.clone(),
+        };
+        by_map.entry(*map).or_default().push(item);
+    }
+    for (map, items) in by_map {
+        let _ = writeln!(
+            s,
+            "{verb} element {fam} {TABLE} {} {{ {} }}",
+            map.name(),
+            items.join(", ")
+        );
+    }
+}
+
+/// One transaction applying every plan of `plans` to `family`'s table: element deletions, new
+/// sets, new chains (endpoints, then services, then external), new elements, then deletions of
+/// chains (in the reverse order) and of sets, once nothing refers to them.
+pub fn render(family: Family, plans: &[&PortPlan]) -> String {
+    let fam = family.keyword();
+    let mut s = String::new();
+    write_elements(
+        &mut s,
+        "delete",
+        fam,
+        plans
+            .iter()
+            .flat_map(|p| p.delete_elements.iter().map(|k| (k, None))),
+    );
+    for set in plans.iter().flat_map(|p| &p.add_sets) {
+        let _ = writeln!(
+            s,
+            "add set {fam} {TABLE} {set} {{ type {}; flags dynamic,timeout; }}",
+            family.addr_type()
+        );
+    }
+    let mut chains: Vec<&(String, Vec<String>)> =
+        plans.iter().flat_map(|p| &p.add_chains).collect();
+    chains.sort_by_key(|(name, _)| creation_rank(name));
+    for (name, rules) in chains {
+        let _ = writeln!(s, "add chain {fam} {TABLE} {name}");
+        for rule in rules {
+            let _ = writeln!(s, "add rule {fam} {TABLE} {name} {rule}");
+        }
+    }
+    write_elements(
+        &mut s,
+        "add",
+        fam,
+        plans
+            .iter()
+            .flat_map(|p| p.add_elements.iter().map(|(k, v)| (k, Some(v)))),
+    );
+    let mut doomed: Vec<&String> = plans.iter().flat_map(|p| &p.delete_chains).collect();
+    doomed.sort_by_key(|name| std::cmp::Reverse(creation_rank(name)));
+    for name in doomed {
+        let _ = writeln!(s, "delete chain {fam} {TABLE} {name}");
+    }
+    for set in plans.iter().flat_map(|p| &p.delete_sets) {
+        let _ = writeln!(s, "delete set {fam} {TABLE} {set}");
+    }
+    s
+}
+
+/// `programmed` after `plan` was applied, given the desired objects of its port.
+pub fn record(programmed: &mut Programmed, plan: &PortPlan, desired: &Desired) {
+    match &plan.owner {
+        None => programmed.unowned = Inventory::default(),
+        Some(name) => match desired.get(name) {
+            Some(objects) => {
+                programmed
+                    .ports
+                    .insert(name.clone(), Inventory::of(objects));
+            }
+            None => {
+                programmed.ports.remove(name);
+            }
+        },
+    }
+}
