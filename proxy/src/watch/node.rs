@@ -40,8 +40,8 @@ pub fn node_ips(node: &Node) -> Vec<IpAddr> {
     ips
 }
 
-/// The node context: with a name, the Node's addresses (or `host_ips` when it lists none);
-/// without one, `host_ips` alone.
+/// The node context: with a name, the Node's addresses (or `host_ips` when the Node lists none
+/// or does not exist yet); without one, `host_ips` alone.
 pub async fn node_context(
     client: Client,
     name: Option<&str>,
@@ -53,14 +53,24 @@ pub async fn node_context(
             node_ips: host_ips.to_vec(),
         });
     };
-    let node = Api::<Node>::all(client)
-        .get(name)
-        .await
-        .map_err(|source| NodeLookupError {
-            node: name.to_string(),
-            source,
-        })?;
-    let mut node_ips = node_ips(&node);
+    let node = match Api::<Node>::all(client).get(name).await {
+        Ok(node) => Some(node),
+        // The kubelet may not have registered the Node yet; endpoints still match by name.
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::warn!(
+                node = name,
+                "Node not found; using the addresses from --node-ip"
+            );
+            None
+        }
+        Err(source) => {
+            return Err(NodeLookupError {
+                node: name.to_string(),
+                source,
+            })
+        }
+    };
+    let mut node_ips = node.as_ref().map(node_ips).unwrap_or_default();
     if node_ips.is_empty() {
         node_ips = host_ips.to_vec();
     }
