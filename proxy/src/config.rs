@@ -79,6 +79,15 @@ pub enum ConfigError {
         /// What was expected.
         expected: &'static str,
     },
+    /// The chosen dataplane could not start.
+    #[error("--proxy-mode {mode}: the dataplane cannot start")]
+    BackendFailed {
+        /// The mode asked for.
+        mode: &'static str,
+        /// Why.
+        #[source]
+        source: crate::dataplane::DataplaneError,
+    },
     /// The chosen dataplane is not part of this build.
     #[error("--proxy-mode {mode}: backend not built")]
     BackendNotBuilt {
@@ -242,9 +251,24 @@ pub fn kernel_has_ipvs() -> bool {
 /// The dataplane for `mode`, or [`ConfigError::BackendNotBuilt`] when this build lacks it.
 pub fn dataplane_for(
     mode: ProxyMode,
-    _config: &ProxyConfig,
+    config: &ProxyConfig,
 ) -> Result<Box<dyn Dataplane>, ConfigError> {
-    Err(ConfigError::BackendNotBuilt { mode: mode.name() })
+    let started = |source| ConfigError::BackendFailed {
+        mode: mode.name(),
+        source,
+    };
+    match mode {
+        ProxyMode::Nftables => {
+            let nft = crate::nft::NftConfig {
+                cluster_cidrs: config.cluster_cidr.clone(),
+                ..crate::nft::NftConfig::default()
+            };
+            Ok(Box::new(
+                crate::nft::NftDataplane::new(nft).map_err(started)?,
+            ))
+        }
+        ProxyMode::Ipvs => Err(ConfigError::BackendNotBuilt { mode: mode.name() }),
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +347,13 @@ mod tests {
         assert_eq!(auto.resolve_mode(|| false), ProxyMode::Nftables);
         let given = parse(&["--proxy-mode=ipvs"]).unwrap();
         assert_eq!(given.resolve_mode(|| false), ProxyMode::Ipvs);
+    }
+
+    #[test]
+    fn a_backend_missing_from_the_build_is_named() {
+        let config = parse(&[]).unwrap();
+        let err = dataplane_for(ProxyMode::Ipvs, &config).err().unwrap();
+        assert_eq!(err.to_string(), "--proxy-mode ipvs: backend not built");
     }
 
     #[test]
