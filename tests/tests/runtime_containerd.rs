@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use skiff_runtime::logs;
 use skiff_runtime::reference::ImageReference;
 use skiff_runtime::service::{
     ArchiveFormat, ContainerFilter, ContainerId, ContainerState, ExitReason, ImageService,
@@ -18,21 +19,17 @@ use skiff_tests::runtime::{
     RuntimeFixture,
 };
 
-/// Reads a container's CRI log: `(stream, line)` of every complete line, in order.
+/// Reads a container's CRI log with the crate's parser: `(stream, line)` of every entry, in
+/// order, each complete (ended by a newline).
 fn read_log(path: &std::path::Path) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read log {}: {e}", path.display()));
-    text.lines()
-        .map(|line| {
-            let mut parts = line.splitn(4, ' ');
-            let (_time, stream, tag, content) = (
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-                parts.next().unwrap_or(""),
-            );
-            assert_eq!(tag, "F", "{line}");
-            (stream.to_string(), content.to_string())
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read log {}: {e}", path.display()));
+    logs::parse_log(&bytes)
+        .unwrap_or_else(|e| panic!("{} is not in CRI format: {e}", path.display()))
+        .into_iter()
+        .map(|entry| {
+            assert!(entry.complete, "{entry:?}");
+            let content = String::from_utf8(entry.content).expect("UTF-8 log line");
+            (entry.stream.as_str().to_string(), content)
         })
         .collect()
 }
@@ -170,20 +167,27 @@ async fn container_output_is_read_back_in_cri_format_with_its_exit() {
     assert_eq!(created.state, ContainerState::Created);
     assert_eq!(created.log_path, sandbox.log_directory.join("writer.log"));
     rt.start_container(&id).await.unwrap();
-    let seen = next_event(&mut events, &id, |e| {
-        matches!(e, RuntimeEvent::ContainerExited { .. })
-    })
-    .await;
-    assert!(
-        matches!(seen.first(), Some(RuntimeEvent::ContainerStarted { .. })),
-        "{seen:?}"
-    );
+    // Every event about the container until both its start and its exit were seen.
+    let mut seen = Vec::new();
+    while !(seen
+        .iter()
+        .any(|e| matches!(e, RuntimeEvent::ContainerStarted { .. }))
+        && seen
+            .iter()
+            .any(|e| matches!(e, RuntimeEvent::ContainerExited { .. })))
+    {
+        seen.extend(next_event(&mut events, &id, |_| true).await);
+    }
     assert!(
         matches!(
-            seen.last(),
-            Some(RuntimeEvent::ContainerExited { exit_code: 3, .. })
+            seen.as_slice(),
+            [
+                RuntimeEvent::ContainerCreated { .. },
+                RuntimeEvent::ContainerStarted { .. },
+                RuntimeEvent::ContainerExited { exit_code: 3, .. }
+            ]
         ),
-        "{seen:?}"
+        "created, started, exited in this order: {seen:?}"
     );
 
     let status = wait_exited(&rt, &id).await;
@@ -192,6 +196,10 @@ async fn container_output_is_read_back_in_cri_format_with_its_exit() {
     assert!(
         status.started_at.is_some() && status.finished_at.is_some(),
         "{status:?}"
+    );
+    assert!(
+        status.created_at <= status.started_at.unwrap() && status.started_at <= status.finished_at,
+        "created, started and finished times in order: {status:?}"
     );
     assert_eq!(
         log_lines(&status.log_path, "stdout"),
