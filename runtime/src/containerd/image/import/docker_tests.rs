@@ -58,7 +58,7 @@ fn docker_archive_gets_a_schema2_manifest_naming_config_and_layer() {
 
     let parsed = parse::parse_manifest(&manifest.data).unwrap();
     assert_eq!(parsed.config, config.blob);
-    assert_eq!(parsed.layers, [layer.blob.clone()]);
+    assert_eq!(parsed.layers, std::slice::from_ref(&layer.blob));
     let image = &plan.images[0];
     assert_eq!(
         image.reference.to_string(),

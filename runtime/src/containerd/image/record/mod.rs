@@ -123,7 +123,7 @@ pub(crate) async fn list(images: &ContainerdImages) -> Result<Vec<ImageInfo>, Se
             }
         }
     }
-    out.sort_by(|a, b| a.reference.to_string().cmp(&b.reference.to_string()));
+    out.sort_by_cached_key(|info| info.reference.to_string());
     Ok(out)
 }
 
