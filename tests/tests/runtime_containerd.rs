@@ -178,18 +178,6 @@ async fn container_output_is_read_back_in_cri_format_with_its_exit() {
     {
         seen.extend(next_event(&mut events, &id, |_| true).await);
     }
-    assert!(
-        matches!(
-            seen.as_slice(),
-            [
-                RuntimeEvent::ContainerCreated { .. },
-                RuntimeEvent::ContainerStarted { .. },
-                RuntimeEvent::ContainerExited { exit_code: 3, .. }
-            ]
-        ),
-        "created, started, exited in this order: {seen:?}"
-    );
-
     let status = wait_exited(&rt, &id).await;
     assert_eq!(status.exit_code, Some(3));
     assert_eq!(status.reason, Some(ExitReason::Error));
@@ -206,6 +194,18 @@ async fn container_output_is_read_back_in_cri_format_with_its_exit() {
         vec!["out-1", "out-2"]
     );
     assert_eq!(log_lines(&status.log_path, "stderr"), vec!["err-1"]);
+
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                RuntimeEvent::ContainerCreated { .. },
+                RuntimeEvent::ContainerStarted { .. },
+                RuntimeEvent::ContainerExited { exit_code: 3, .. }
+            ]
+        ),
+        "created, started, exited in this order: {seen:?}"
+    );
 
     rt.remove_container(&id).await.unwrap();
     assert!(matches!(
