@@ -1,8 +1,9 @@
 //! The logger side of containerd's `binary://` log driver (`runtime/v2/logging`): the shim
 //! starts the logger with the container's stdout pipe on fd 3, stderr on fd 4 and a readiness
 //! pipe on fd 5 (the shim waits until it is closed), `CONTAINER_ID` and `CONTAINER_NAMESPACE`
-//! in the environment. The logger copies both pipes into the log until both end; on task
-//! delete the shim closes its pipe ends and sends SIGTERM, waiting a while before SIGKILL.
+//! in the environment. The logger copies both pipes into the log until both end. The shim
+//! holds the pipes' write ends until the task is deleted, so a container's unterminated last
+//! line reaches the log only then; on delete the shim closes them and sends SIGTERM.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -26,8 +27,9 @@ pub const STDOUT_FD: RawFd = 3;
 pub const STDERR_FD: RawFd = 4;
 /// The readiness pipe: closed once the log file is open.
 pub const READY_FD: RawFd = 5;
-/// How long after SIGTERM the logger keeps copying streams that have not ended (the shim of
-/// containerd 1.6 kills the logger 10 s after SIGTERM).
+/// How long after SIGTERM the logger keeps copying streams that have not ended. The shim
+/// sends SIGTERM on task delete right after closing its pipe ends, so the streams normally
+/// end at once.
 pub const TERM_GRACE: Duration = Duration::from_secs(5);
 
 const READ_BUFFER: usize = 64 * 1024;
