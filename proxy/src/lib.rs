@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod dataplane;
+pub mod ipvs;
 pub mod model;
 pub mod nft;
 pub mod server;

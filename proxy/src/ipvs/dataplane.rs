@@ -1,0 +1,341 @@
+//! [`IpvsDataplane`]: the model as IPVS virtual servers on VIPs bound to `skiff-ipvs0`, with
+//! masquerade in nftables, applying only the difference from what the kernel holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use skiff_cni::nft::NftRunner;
+
+use super::client::{IpvsError, IpvsSocket};
+use super::desired::{desired, IpvsDesired};
+use super::host::{apply_sysctls, Conntrack, ConntrackTool};
+use super::kernel::{dest_dump_key, IpvsKernel};
+use super::masq::{delta_script, full_script, MasqPolicy, MasqSets};
+use super::state::{
+    diff, draining, record, DesiredServices, IpvsOp, Programmed, ProgrammedService, VirtualKey,
+};
+use super::vip::{DummyLink, VipLink};
+use super::wire::{parse_dest, parse_service, request};
+use super::IpvsConfig;
+use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
+use crate::model::{Protocol, ServiceModel};
+use crate::nft::NftKernel;
+
+const BACKEND: &str = "ipvs";
+
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+) -> impl FnOnce(E) -> DataplaneError {
+    move |e| DataplaneError::Kernel {
+        backend: BACKEND,
+        operation,
+        source: Box::new(e),
+    }
+}
+
+/// The IPVS dataplane over its kernel seams: IPVS, the VIP interface, nftables, conntrack.
+pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = NftRunner, C = ConntrackTool> {
+    kernel: K,
+    link: L,
+    nft: N,
+    conntrack: C,
+    config: IpvsConfig,
+    loaded: bool,
+    programmed: Programmed,
+    bound: BTreeSet<IpAddr>,
+    /// The masquerade sets programmed; `None` until the table is written whole.
+    masq: Option<MasqSets>,
+    wanted: DesiredServices,
+}
+
+impl<K, L, N, C> std::fmt::Debug for IpvsDataplane<K, L, N, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpvsDataplane")
+            .field("config", &self.config)
+            .field("services", &self.programmed.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IpvsDataplane {
+    /// A dataplane in the calling thread's network namespace: opens the IPVS socket (the
+    /// `ip_vs` module must be loaded), rtnetlink and libnftables.
+    pub fn new(config: IpvsConfig) -> Result<Self, DataplaneError> {
+        let kernel = IpvsSocket::open().map_err(failed::<IpvsError>("opening the IPVS socket"))?;
+        let link = DummyLink::open().map_err(failed::<io::Error>("opening rtnetlink"))?;
+        let nft = NftRunner::load().map_err(failed("loading libnftables"))?;
+        Ok(Self::with_parts(kernel, link, nft, ConntrackTool, config))
+    }
+}
+
+impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, N, C> {
+    /// A dataplane over the given seams (fakes in unit tests).
+    pub fn with_parts(kernel: K, link: L, nft: N, conntrack: C, config: IpvsConfig) -> Self {
+        Self {
+            kernel,
+            link,
+            nft,
+            conntrack,
+            config,
+            loaded: false,
+            programmed: Programmed::new(),
+            bound: BTreeSet::new(),
+            masq: None,
+            wanted: DesiredServices::new(),
+        }
+    }
+
+    /// The IPVS seam.
+    pub fn kernel(&self) -> &K {
+        &self.kernel
+    }
+
+    /// What the dataplane believes the kernel holds.
+    pub fn programmed(&self) -> &Programmed {
+        &self.programmed
+    }
+
+    /// Re-reads the connection counts of draining real servers and deletes those with none
+    /// left; returns how many were deleted. Sync does this too; call it on a periodic tick.
+    pub fn reap_drained(&mut self) -> Result<usize, DataplaneError> {
+        let keys = draining(&self.programmed, &self.wanted);
+        for key in &keys {
+            self.refresh(key)?;
+        }
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let subset: Programmed = keys
+            .iter()
+            .filter_map(|k| self.programmed.get(k).map(|s| (*k, s.clone())))
+            .collect();
+        let wanted: DesiredServices = keys
+            .iter()
+            .filter_map(|k| self.wanted.get(k).map(|d| (*k, d.clone())))
+            .collect();
+        let ops: Vec<IpvsOp> = diff(&subset, &wanted)
+            .ops
+            .into_iter()
+            .filter(|op| matches!(op, IpvsOp::DelReal(..)))
+            .collect();
+        let (applied, _) = self.execute(&ops)?;
+        Ok(applied)
+    }
+
+    /// Re-reads the real servers (weights, connection counts) of one virtual server.
+    fn refresh(&mut self, key: &VirtualKey) -> Result<(), DataplaneError> {
+        let dests = self
+            .kernel
+            .dests(&dest_dump_key(key))
+            .map_err(failed("reading real servers"))?;
+        if let Some(svc) = self.programmed.get_mut(key) {
+            svc.reals = dests.iter().filter_map(parse_dest).collect();
+        }
+        Ok(())
+    }
+
+    /// Sends `ops`; records the successful ones. Returns how many succeeded and the
+    /// failures as (op, errno).
+    fn execute(
+        &mut self,
+        ops: &[IpvsOp],
+    ) -> Result<(usize, Vec<(IpvsOp, io::Error)>), DataplaneError> {
+        if ops.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let requests: Vec<_> = ops.iter().map(request).collect();
+        let outcomes = self
+            .kernel
+            .execute(&requests)
+            .map_err(failed("programming virtual servers"))?;
+        let mut ok = 0;
+        let mut failures = Vec::new();
+        for (op, outcome) in ops.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    record(&mut self.programmed, op);
+                    ok += 1;
+                }
+                Err(e) => failures.push((op.clone(), e)),
+            }
+        }
+        Ok((ok, failures))
+    }
+
+    fn sync_vips(
+        &mut self,
+        want: &BTreeSet<IpAddr>,
+        adding: bool,
+    ) -> Result<usize, DataplaneError> {
+        let list: Vec<IpAddr> = if adding {
+            want.difference(&self.bound).copied().collect()
+        } else {
+            self.bound.difference(want).copied().collect()
+        };
+        if list.is_empty() {
+            return Ok(0);
+        }
+        let (add, remove): (&[IpAddr], &[IpAddr]) =
+            if adding { (&list, &[]) } else { (&[], &list) };
+        let outcomes = self
+            .link
+            .change(add, remove)
+            .map_err(failed("binding virtual IPs"))?;
+        let mut changed = 0;
+        for (ip, outcome) in list.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) if adding => {
+                    self.bound.insert(*ip);
+                    changed += 1;
+                }
+                Ok(()) => {
+                    self.bound.remove(ip);
+                    changed += 1;
+                }
+                Err(e) => tracing::warn!(vip = %ip, error = %e, "could not change a virtual IP"),
+            }
+        }
+        Ok(changed)
+    }
+
+    fn sync_masq(&mut self, d: &IpvsDesired) -> Result<bool, DataplaneError> {
+        let sets = MasqSets {
+            cluster_vips: d.cluster_vips.clone(),
+            external_vips: d.external_vips.clone(),
+            endpoints: d.endpoint_ips.clone(),
+        };
+        let script = match &self.masq {
+            None => full_script(
+                &MasqPolicy {
+                    cluster_cidrs: self.config.cluster_cidrs.clone(),
+                    masquerade_all: self.config.masquerade_all,
+                },
+                &sets,
+            ),
+            Some(old) => delta_script(old, &sets),
+        };
+        if !script.is_empty() {
+            self.nft
+                .apply(&script)
+                .map_err(failed("writing the masquerade table"))?;
+        }
+        self.masq = Some(sets);
+        Ok(!script.is_empty())
+    }
+}
+
+impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
+    for IpvsDataplane<K, L, N, C>
+{
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn load(&mut self) -> Result<(), DataplaneError> {
+        if let Some(root) = &self.config.sysctl_root {
+            apply_sysctls(root).map_err(failed("setting sysctls"))?;
+        }
+        self.link.ensure().map_err(failed("creating skiff-ipvs0"))?;
+        self.bound = self
+            .link
+            .addresses()
+            .map_err(failed("listing virtual IPs"))?;
+        let services = self
+            .kernel
+            .services()
+            .map_err(failed("reading virtual servers"))?;
+        self.programmed.clear();
+        for attrs in &services {
+            let Some((key, spec)) = parse_service(attrs) else {
+                continue;
+            };
+            // Only virtual servers on Skiff's VIPs or node IPs are Skiff's.
+            if !self.bound.contains(&key.addr) && !self.config.node_ips.contains(&key.addr) {
+                continue;
+            }
+            let dests = self
+                .kernel
+                .dests(attrs)
+                .map_err(failed("reading real servers"))?;
+            let reals: BTreeMap<_, _> = dests.iter().filter_map(parse_dest).collect();
+            self.programmed
+                .insert(key, ProgrammedService { spec, reals });
+        }
+        tracing::info!(
+            virtual_servers = self.programmed.len(),
+            vips = self.bound.len(),
+            "read IPVS state"
+        );
+        self.loaded = true;
+        Ok(())
+    }
+
+    fn sync(&mut self, model: &ServiceModel) -> Result<SyncReport, DataplaneError> {
+        let started = Instant::now();
+        if !self.loaded {
+            self.load()?;
+        }
+        let d = desired(model, &self.config.scheduler, &self.config.node_ips);
+        self.wanted = d.services.clone();
+        for key in draining(&self.programmed, &self.wanted) {
+            self.refresh(&key)?;
+        }
+        let mut changes = self.sync_vips(&d.vips, true)?;
+        let mut plan = diff(&self.programmed, &d.services);
+        // A real server about to go is deleted only if the kernel's counts say it is idle.
+        let retiring: BTreeSet<VirtualKey> = plan
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                IpvsOp::DelReal(k, _) if k.protocol != Protocol::Udp => Some(*k),
+                _ => None,
+            })
+            .collect();
+        if !retiring.is_empty() {
+            for key in &retiring {
+                self.refresh(key)?;
+            }
+            plan = diff(&self.programmed, &d.services);
+        }
+        let (applied, op_failures) = self.execute(&plan.ops)?;
+        changes += applied;
+        for (vs, real) in &plan.clear_conntrack {
+            if let Err(e) = self
+                .conntrack
+                .clear_udp(vs.addr, vs.port, real.addr, real.port)
+            {
+                tracing::warn!(vip = %vs.addr, endpoint = %real.addr, error = %e, "could not clear UDP conntrack entries");
+            }
+        }
+        changes += self.sync_vips(&d.vips, false)?;
+        changes += usize::from(self.sync_masq(&d)?);
+
+        let mut failures = d.failures;
+        let mut failed_ports = BTreeSet::new();
+        for (op, e) in op_failures {
+            let key = match &op {
+                IpvsOp::AddService(k, _) | IpvsOp::UpdateService(k, _) | IpvsOp::DelService(k) => k,
+                IpvsOp::AddReal(k, ..) | IpvsOp::SetWeight(k, ..) | IpvsOp::DelReal(k, _) => k,
+            };
+            tracing::warn!(vip = %key.addr, port = key.port, error = %e, ?op, "IPVS refused a change");
+            if let Some(name) = d.owners.get(key) {
+                if failed_ports.insert(name.clone()) {
+                    failures.push(PortFailure {
+                        name: name.clone(),
+                        reason: format!("IPVS refused {op:?}: {e}"),
+                    });
+                }
+            }
+        }
+        let objects = self.programmed.values().map(|s| 1 + s.reals.len()).sum();
+        Ok(SyncReport {
+            ports: model.ports.len().saturating_sub(failures.len()),
+            objects,
+            changes,
+            failures,
+            duration: started.elapsed(),
+        })
+    }
+}
