@@ -7,6 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::dataplane::Dataplane;
+use crate::model::NodeContext;
 
 /// Which dataplane programs Services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,12 +88,6 @@ pub enum ConfigError {
         /// Why.
         #[source]
         source: crate::dataplane::DataplaneError,
-    },
-    /// The chosen dataplane is not part of this build.
-    #[error("--proxy-mode {mode}: backend not built")]
-    BackendNotBuilt {
-        /// The mode asked for.
-        mode: &'static str,
     },
 }
 
@@ -248,10 +243,24 @@ pub fn kernel_has_ipvs() -> bool {
     loaded && proc.exists()
 }
 
-/// The dataplane for `mode`, or [`ConfigError::BackendNotBuilt`] when this build lacks it.
+/// The node addresses where node ports answer: `node`'s, narrowed to `--nodeport-addresses`
+/// when given.
+pub fn nodeport_ips(config: &ProxyConfig, node: &NodeContext) -> Vec<IpAddr> {
+    node.node_ips
+        .iter()
+        .copied()
+        .filter(|ip| {
+            config.nodeport_addresses.is_empty()
+                || config.nodeport_addresses.iter().any(|net| net.contains(ip))
+        })
+        .collect()
+}
+
+/// The dataplane for `mode` on `node`, or [`ConfigError::BackendFailed`] when it cannot start.
 pub fn dataplane_for(
     mode: ProxyMode,
     config: &ProxyConfig,
+    node: &NodeContext,
 ) -> Result<Box<dyn Dataplane>, ConfigError> {
     let started = |source| ConfigError::BackendFailed {
         mode: mode.name(),
@@ -267,7 +276,17 @@ pub fn dataplane_for(
                 crate::nft::NftDataplane::new(nft).map_err(started)?,
             ))
         }
-        ProxyMode::Ipvs => Err(ConfigError::BackendNotBuilt { mode: mode.name() }),
+        ProxyMode::Ipvs => {
+            let ipvs = crate::ipvs::IpvsConfig {
+                scheduler: config.ipvs_scheduler.clone(),
+                node_ips: nodeport_ips(config, node),
+                cluster_cidrs: config.cluster_cidr.clone(),
+                ..crate::ipvs::IpvsConfig::default()
+            };
+            Ok(Box::new(
+                crate::ipvs::IpvsDataplane::new(ipvs).map_err(started)?,
+            ))
+        }
     }
 }
 
@@ -350,10 +369,19 @@ mod tests {
     }
 
     #[test]
-    fn a_backend_missing_from_the_build_is_named() {
-        let config = parse(&[]).unwrap();
-        let err = dataplane_for(ProxyMode::Ipvs, &config).err().unwrap();
-        assert_eq!(err.to_string(), "--proxy-mode ipvs: backend not built");
+    fn nodeport_addresses_narrow_the_node_ips() {
+        let node = NodeContext {
+            name: "n".into(),
+            node_ips: vec!["192.168.1.10".parse().unwrap(), "10.0.0.5".parse().unwrap()],
+        };
+        let all = parse(&[]).unwrap();
+        assert_eq!(nodeport_ips(&all, &node), node.node_ips);
+        let narrowed = parse(&["--nodeport-addresses=10.0.0.0/8"]).unwrap();
+        let got: Vec<String> = nodeport_ips(&narrowed, &node)
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(got, ["10.0.0.5"]);
     }
 
     #[test]

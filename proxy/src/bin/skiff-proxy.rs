@@ -50,7 +50,6 @@ fn main() -> ExitCode {
 
 async fn run(config: ProxyConfig) -> anyhow::Result<()> {
     let mode = config.resolve_mode(kernel_has_ipvs);
-    let dataplane = dataplane_for(mode, &config)?;
     let client = client(&config).await?;
     let node = watch::node_context(
         client.clone(),
@@ -58,6 +57,7 @@ async fn run(config: ProxyConfig) -> anyhow::Result<()> {
         &config.node_ips,
     )
     .await?;
+    let dataplane = dataplane_for(mode, &config, &node)?;
     tracing::info!(mode = mode.name(), node = %node.name, node_ips = ?node.node_ips, "starting");
 
     let status = Arc::new(ProxyStatus::new(SystemTime::now(), config.sync_period));
