@@ -133,11 +133,7 @@ pub fn base_script(f: Family, cluster_cidrs: &[IpNet]) -> String {
         );
     }
     for map in MapName::ALL {
-        let key = if map.keyed_by_address() {
-            format!("{addr} . inet_proto . inet_service")
-        } else {
-            "inet_proto . inet_service".to_string()
-        };
+        let key = super::plan::map_key_type(f, map);
         let _ = writeln!(
             s,
             "add map {fam} {TABLE} {} {{ type {key} : verdict; }}",

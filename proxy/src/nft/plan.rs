@@ -64,6 +64,8 @@ pub struct PortPlan {
     pub owner: Option<ServicePortName>,
     /// Affinity sets to create.
     pub add_sets: Vec<String>,
+    /// Existing affinity sets that new chains name (declared again, which changes nothing).
+    pub declare_sets: Vec<String>,
     /// Chains to create, with their rules.
     pub add_chains: Vec<(String, Vec<String>)>,
     /// Map elements to add (after the deletions, so a changed verdict is delete + add).
@@ -155,14 +157,16 @@ fn port_plan(name: &ServicePortName, old: &Inventory, new: &PortObjects) -> Port
         owner: Some(name.clone()),
         ..PortPlan::default()
     };
-    for set in &new.sets {
-        if !old.sets.contains(set) {
-            p.add_sets.push(set.clone());
-        }
-    }
     for (chain, rules) in &new.chains {
         if !old.chains.contains(chain) {
             p.add_chains.push((chain.clone(), rules.clone()));
+        }
+    }
+    for set in &new.sets {
+        if !old.sets.contains(set) {
+            p.add_sets.push(set.clone());
+        } else if !p.add_chains.is_empty() {
+            p.declare_sets.push(set.clone());
         }
     }
     for (key, verdict) in &new.elements {
@@ -203,26 +207,26 @@ fn creation_rank(chain: &str) -> u8 {
     }
 }
 
-fn write_elements<'a>(
-    s: &mut String,
-    verb: &str,
-    fam: &str,
-    items: impl Iterator<Item = (&'a ElementKey, Option<&'a String>)>,
-) {
-    let mut by_map: BTreeMap<MapName, Vec<String>> = BTreeMap::new();
-    for ((map, key), verdict) in items {
-        let item = match verdict {
-            Some(v) => format!("{key} : {v}"),
-            None => key.clone(),
-        };
-        by_map.entry(*map).or_default().push(item);
+/// The key type of `map` in `family`'s table.
+pub fn map_key_type(family: Family, map: MapName) -> String {
+    if map.keyed_by_address() {
+        format!("{} . inet_proto . inet_service", family.addr_type())
+    } else {
+        "inet_proto . inet_service".to_string()
     }
-    for (map, items) in by_map {
+}
+
+fn delete_elements<'a>(s: &mut String, fam: &str, items: impl Iterator<Item = &'a ElementKey>) {
+    let mut by_map: BTreeMap<MapName, Vec<&str>> = BTreeMap::new();
+    for (map, key) in items {
+        by_map.entry(*map).or_default().push(key);
+    }
+    for (map, keys) in by_map {
         let _ = writeln!(
             s,
-            "{verb} element {fam} {TABLE} {} {{ {} }}",
+            "delete element {fam} {TABLE} {} {{ {} }}",
             map.name(),
-            items.join(", ")
+            keys.join(", ")
         );
     }
 }
@@ -233,15 +237,21 @@ fn write_elements<'a>(
 pub fn render(family: Family, plans: &[&PortPlan]) -> String {
     let fam = family.keyword();
     let mut s = String::new();
-    write_elements(
-        &mut s,
-        "delete",
-        fam,
-        plans
-            .iter()
-            .flat_map(|p| p.delete_elements.iter().map(|k| (k, None))),
-    );
-    for set in plans.iter().flat_map(|p| &p.add_sets) {
+    delete_elements(&mut s, fam, plans.iter().flat_map(|p| &p.delete_elements));
+    // Only creating forms below: `add chain NAME { rules }`, sets declared before the chains
+    // that name them and elements added by declaring their map again. libnftables then needs
+    // no copy of the kernel's ruleset, which costs more than the change itself in a large table.
+    if plans.iter().any(|p| !p.add_chains.is_empty()) {
+        let _ = writeln!(
+            s,
+            "add set {fam} {TABLE} cluster-cidrs {{ type {}; flags interval; }}",
+            family.addr_type()
+        );
+    }
+    for set in plans
+        .iter()
+        .flat_map(|p| p.add_sets.iter().chain(&p.declare_sets))
+    {
         let _ = writeln!(
             s,
             "add set {fam} {TABLE} {set} {{ type {}; flags dynamic,timeout; }}",
@@ -252,19 +262,28 @@ pub fn render(family: Family, plans: &[&PortPlan]) -> String {
         plans.iter().flat_map(|p| &p.add_chains).collect();
     chains.sort_by_key(|(name, _)| creation_rank(name));
     for (name, rules) in chains {
-        let _ = writeln!(s, "add chain {fam} {TABLE} {name}");
-        for rule in rules {
-            let _ = writeln!(s, "add rule {fam} {TABLE} {name} {rule}");
-        }
+        let _ = writeln!(
+            s,
+            "add chain {fam} {TABLE} {name} {{ {}; }}",
+            rules.join("; ")
+        );
     }
-    write_elements(
-        &mut s,
-        "add",
-        fam,
-        plans
-            .iter()
-            .flat_map(|p| p.add_elements.iter().map(|(k, v)| (k, Some(v)))),
-    );
+    let mut additions: BTreeMap<MapName, Vec<String>> = BTreeMap::new();
+    for ((map, key), verdict) in plans.iter().flat_map(|p| &p.add_elements) {
+        additions
+            .entry(*map)
+            .or_default()
+            .push(format!("{key} : {verdict}"));
+    }
+    for (map, items) in additions {
+        let _ = writeln!(
+            s,
+            "add map {fam} {TABLE} {} {{ type {} : verdict; elements = {{ {} }}; }}",
+            map.name(),
+            map_key_type(family, map),
+            items.join(", ")
+        );
+    }
     let mut doomed: Vec<&String> = plans.iter().flat_map(|p| &p.delete_chains).collect();
     doomed.sort_by_key(|name| std::cmp::Reverse(creation_rank(name)));
     for name in doomed {
