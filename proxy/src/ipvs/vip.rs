@@ -22,7 +22,7 @@ pub const DUMMY_LINK: &str = "skiff-ipvs0";
 pub trait VipLink: Send {
     /// Creates the interface if missing and sets it up.
     fn ensure(&mut self) -> io::Result<()>;
-    /// The addresses bound on it.
+    /// The addresses bound on it (IPv6 link-local excluded).
     fn addresses(&mut self) -> io::Result<BTreeSet<IpAddr>>;
     /// Binds and unbinds addresses (host prefixes), pipelined; one outcome per address.
     fn change(&mut self, add: &[IpAddr], remove: &[IpAddr]) -> io::Result<Vec<io::Result<()>>>;
@@ -209,6 +209,8 @@ impl VipLink for DummyLink {
                 }
                 _ => None,
             })
+            // The kernel's own IPv6 link-local address is not a VIP.
+            .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
             .collect())
     }
 
