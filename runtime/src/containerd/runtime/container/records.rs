@@ -127,7 +127,8 @@ impl NameReservation {
     pub(crate) fn take(namespace: &str, name: &str) -> Option<Self> {
         let key = format!("{namespace}/{name}");
         let mut reserved = RESERVED.lock().unwrap_or_else(|p| p.into_inner());
-        reserved.insert(key.clone()).then_some(Self { key })
+        // Lazily: a reservation built and dropped here would lock again and unreserve.
+        reserved.insert(key.clone()).then(|| Self { key })
     }
 }
 
