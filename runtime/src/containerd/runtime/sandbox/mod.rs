@@ -11,8 +11,8 @@ use containerd_client::services::v1::{container::Runtime, Container};
 
 use crate::sandbox::{PinnedNamespaces, PodNamespaces, SandboxError};
 use crate::service::{
-    Call, ObjectKind, RuntimeEvent, SandboxConfig, SandboxFilter, SandboxId, SandboxStatus,
-    ServiceError,
+    Call, ContainerId, ObjectKind, RuntimeEvent, SandboxConfig, SandboxFilter, SandboxId,
+    SandboxStatus, ServiceError,
 };
 
 use super::super::labels::{self, SandboxRecord};
@@ -206,16 +206,13 @@ async fn container_ids(
     inner: &Inner,
     call: Call,
     id: &SandboxId,
-) -> Result<Vec<crate::service::ContainerId>, ServiceError> {
+) -> Result<Vec<ContainerId>, ServiceError> {
     let filter = labels::label_filter(&[
         (labels::KIND, labels::KIND_CONTAINER),
         (labels::SANDBOX_ID, id.as_str()),
     ]);
     let found = records::list(&inner.conn, call, filter).await?;
-    Ok(found
-        .into_iter()
-        .map(|c| crate::service::ContainerId::new(c.id))
-        .collect())
+    Ok(found.into_iter().map(|c| ContainerId::new(c.id)).collect())
 }
 
 /// The record as a sandbox, logging records that are not Skiff's sandboxes.
