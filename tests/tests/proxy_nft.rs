@@ -33,7 +33,7 @@ fn preconditions() {
 struct Topology {
     node: Netns,
     client: Netns,
-    _backend: Netns,
+    backend: Netns,
 }
 
 impl Topology {
@@ -99,7 +99,7 @@ impl Topology {
         Self {
             node,
             client,
-            _backend: backend,
+            backend,
         }
     }
 
@@ -124,17 +124,22 @@ impl Topology {
 
     /// A TCP connection from the client and the backend's first line.
     fn connect(&self, to: &str) -> std::io::Result<(BufReader<TcpStream>, String)> {
-        let addr: SocketAddr = to.parse().unwrap();
-        let stream = self
-            .client
-            .run(|| TcpStream::connect_timeout(&addr, TIMEOUT))?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        Ok((reader, line.trim().to_string()))
+        connect_from(&self.client, to)
     }
+}
 
+/// A TCP connection from `ns` and the backend's first line.
+fn connect_from(ns: &Netns, to: &str) -> std::io::Result<(BufReader<TcpStream>, String)> {
+    let addr: SocketAddr = to.parse().unwrap();
+    let stream = ns.run(|| TcpStream::connect_timeout(&addr, TIMEOUT))?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    Ok((reader, line.trim().to_string()))
+}
+
+impl Topology {
     /// Which backends `n` fresh TCP connections to `to` reached.
     fn tcp_backends(&self, to: &str, n: usize) -> BTreeSet<String> {
         (0..n)
@@ -339,4 +344,17 @@ fn service_without_endpoints_refuses_connections() {
             .expect_err("connected without endpoints");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{to}: {err}");
     }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and nftables"]
+fn an_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
+    preconditions();
+    let topo = Topology::new();
+    let web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS[..1]);
+    let _dp = topo.start(&model([web]));
+    // The backend namespace's first address is the only endpoint: without masquerade the
+    // reply would go straight back inside the namespace and the connection would hang.
+    let (_, reached) = connect_from(&topo.backend, "10.43.0.10:80").expect("hairpin");
+    assert_eq!(reached, BACKENDS[0]);
 }

@@ -18,6 +18,9 @@ use crate::model::ServiceModel;
 
 const BACKEND: &str = "nftables";
 
+/// Syncs changing more objects than this return freed heap memory to the kernel.
+const TRIM_AFTER_CHANGES: usize = 1000;
+
 fn kernel_error(operation: &'static str) -> impl FnOnce(NftError) -> DataplaneError {
     move |e| DataplaneError::Kernel {
         backend: BACKEND,
@@ -232,7 +235,13 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         }
         let names: BTreeSet<_> = self.tables.values().flat_map(|t| t.ports.keys()).collect();
         report.ports = names.len();
-        report.objects = self.tables.values().map(Programmed::len).sum();
+        report.objects = self.tables.values().map(Programmed::objects).sum();
+        if report.changes > TRIM_AFTER_CHANGES {
+            // libnftables' parse trees of a large transaction leave the heap fragmented; give
+            // the pages back so a node's proxy stays small after its first full load.
+            // SAFETY: malloc_trim only releases free heap memory.
+            unsafe { libc::malloc_trim(0) };
+        }
         report.duration = start.elapsed();
         tracing::debug!(
             ports = report.ports,

@@ -52,7 +52,7 @@ pub struct Programmed {
 
 impl Programmed {
     /// Number of objects.
-    pub fn len(&self) -> usize {
+    pub fn objects(&self) -> usize {
         self.ports.values().map(Inventory::len).sum::<usize>() + self.unowned.len()
     }
 }
