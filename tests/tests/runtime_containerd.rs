@@ -457,17 +457,18 @@ async fn containers_of_one_pod_share_its_address_and_hostname() {
     fx.assert_nothing_left();
 }
 
-/// The fields of a container that a restarted client must report the same.
-fn summary(
-    list: &[skiff_runtime::service::ContainerStatus],
-) -> Vec<(
+/// Id, sandbox, name, state, exit code and pid of a container.
+type Summary = (
     ContainerId,
     SandboxId,
     String,
     ContainerState,
     Option<i32>,
     Option<u32>,
-)> {
+);
+
+/// The fields of a container that a restarted client must report the same.
+fn summary(list: &[skiff_runtime::service::ContainerStatus]) -> Vec<Summary> {
     list.iter()
         .map(|c| {
             (
@@ -597,7 +598,7 @@ async fn restarted_client_recovers_every_container_including_one_that_exited_mea
     };
     assert_eq!(
         summary(&rt.list_containers(&labelled).await.unwrap()),
-        summary(&[later_status.clone()])
+        summary(std::slice::from_ref(later_status))
     );
 
     // The new client follows the running container's exit.
