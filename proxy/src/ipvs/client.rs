@@ -396,7 +396,7 @@ fn decode(detail: String) -> IpvsError {
 }
 
 /// Asks for a large receive buffer, beyond `rmem_max` when privileged.
-fn force_rcvbuf(socket: &Socket) {
+pub(super) fn force_rcvbuf(socket: &Socket) {
     let size = SOCKET_RCVBUF;
     let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {

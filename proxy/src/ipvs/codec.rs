@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NlaBuffer,
-    NlasIterator, ParseableParametrized, NLA_TYPE_MASK,
+    DecodeError, Emitable, NetlinkHeader, NetlinkMessage, Nla, NlaBuffer, NlasIterator,
+    ParseableParametrized, NLA_TYPE_MASK,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 
@@ -175,18 +175,18 @@ impl GenlFamily for IpvsMessage {
 
 /// One attribute on the wire: a kind and a value of one of the layouts IPVS uses.
 #[derive(Debug, Clone)]
-enum Tlv {
+enum Tlv<'a> {
     U16(u16, u16),
     Be16(u16, u16),
     U32(u16, u32),
     Be32(u16, u32),
     Addr(u16, IpAddr),
-    Str(u16, String),
+    Str(u16, &'a str),
     Flags(u16, SvcFlags),
-    Nested(u16, Vec<Tlv>),
+    Nested(u16, Vec<Tlv<'a>>),
 }
 
-impl Nla for Tlv {
+impl Nla for Tlv<'_> {
     fn value_len(&self) -> usize {
         match self {
             Tlv::U16(..) | Tlv::Be16(..) => 2,
@@ -249,7 +249,7 @@ fn af_of(ip: IpAddr) -> u16 {
 }
 
 impl ServiceAttrs {
-    fn tlvs(&self) -> Vec<Tlv> {
+    fn tlvs(&self) -> Vec<Tlv<'_>> {
         let mut v = Vec::with_capacity(9);
         if let Some(x) = self.af {
             v.push(Tlv::U16(1, x));
@@ -267,7 +267,7 @@ impl ServiceAttrs {
             v.push(Tlv::U32(5, x));
         }
         if let Some(x) = &self.sched_name {
-            v.push(Tlv::Str(6, x.clone()));
+            v.push(Tlv::Str(6, x));
         }
         if let Some(x) = self.flags {
             v.push(Tlv::Flags(7, x));
@@ -335,7 +335,7 @@ impl ServiceAttrs {
 }
 
 impl DestAttrs {
-    fn tlvs(&self) -> Vec<Tlv> {
+    fn tlvs(&self) -> Vec<Tlv<'_>> {
         let mut v = Vec::with_capacity(8);
         if let Some(x) = self.addr {
             v.push(Tlv::Addr(1, x));
@@ -390,7 +390,7 @@ impl DestAttrs {
 }
 
 impl IpvsAttr {
-    fn tlv(&self) -> Tlv {
+    fn tlv(&self) -> Tlv<'_> {
         match self {
             IpvsAttr::Service(s) => Tlv::Nested(1, s.tlvs()),
             IpvsAttr::Dest(d) => Tlv::Nested(2, d.tlvs()),
@@ -502,25 +502,30 @@ fn parse_addr(raw: &[u8], af: Option<u16>) -> Result<IpAddr, DecodeError> {
 }
 
 /// Appends `msg` as one netlink frame (header, generic header, attributes) for family id
-/// `family` with `flags` and sequence number `seq`.
+/// `family` with `flags` and sequence number `seq`, building its attributes once.
 pub fn encode_into(msg: &IpvsMessage, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) {
+    let tlvs: Vec<Tlv<'_>> = msg.attrs.iter().map(IpvsAttr::tlv).collect();
+    let header_len = NETLINK_HEADER_LEN + GENL_HEADER_LEN;
+    let len = header_len + tlvs.as_slice().buffer_len();
     let mut header = NetlinkHeader::default();
+    header.length = len as u32;
+    header.message_type = family;
     header.flags = flags;
     header.sequence_number = seq;
-    let genl = GenlMessage::new(
-        GenlHeader {
-            cmd: msg.cmd as u8,
-            version: FAMILY_VERSION,
-        },
-        msg.clone(),
-        family,
-    );
-    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(genl));
-    packet.finalize();
     let start = out.len();
-    out.resize(start + packet.buffer_len(), 0);
-    packet.serialize(&mut out[start..]);
+    out.resize(start + len, 0);
+    let frame = &mut out[start..];
+    header.emit(&mut frame[..NETLINK_HEADER_LEN]);
+    GenlHeader {
+        cmd: msg.cmd as u8,
+        version: FAMILY_VERSION,
+    }
+    .emit(&mut frame[NETLINK_HEADER_LEN..header_len]);
+    tlvs.as_slice().emit(&mut frame[header_len..]);
 }
+
+const NETLINK_HEADER_LEN: usize = 16;
+const GENL_HEADER_LEN: usize = 4;
 
 /// Decodes one netlink frame carrying an IPVS message (a reply or a request).
 pub fn decode_frame(frame: &[u8]) -> Result<NetlinkMessage<GenlMessage<IpvsMessage>>, DecodeError> {

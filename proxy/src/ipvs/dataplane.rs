@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use skiff_cni::nft::NftRunner;
 
+use super::aggregate::{Aggregate, Update};
 use super::client::{IpvsError, IpvsSocket};
-use super::desired::{desired, IpvsDesired};
 use super::host::{apply_sysctls, Conntrack, ConntrackTool};
 use super::kernel::{dest_dump_key, IpvsKernel};
-use super::masq::{delta_script, full_script, MasqPolicy, MasqSets};
+use super::masq::{delta_script, full_script, MasqPolicy};
 use super::state::{
     diff, draining, record, DesiredServices, IpvsOp, Programmed, ProgrammedService, VirtualKey,
 };
@@ -45,9 +45,13 @@ pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = NftRunner, C = Connt
     loaded: bool,
     programmed: Programmed,
     bound: BTreeSet<IpAddr>,
-    /// The masquerade sets programmed; `None` until the table is written whole.
-    masq: Option<MasqSets>,
-    wanted: DesiredServices,
+    /// Whether the masquerade table was written whole since start.
+    masq_written: bool,
+    /// Whether the first sync after load (which reconciles everything) is done.
+    reconciled: bool,
+    aggregate: Aggregate,
+    /// Virtual servers holding draining real servers.
+    draining: BTreeSet<VirtualKey>,
 }
 
 impl<K, L, N, C> std::fmt::Debug for IpvsDataplane<K, L, N, C> {
@@ -82,8 +86,10 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             loaded: false,
             programmed: Programmed::new(),
             bound: BTreeSet::new(),
-            masq: None,
-            wanted: DesiredServices::new(),
+            masq_written: false,
+            reconciled: false,
+            aggregate: Aggregate::default(),
+            draining: BTreeSet::new(),
         }
     }
 
@@ -100,28 +106,43 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
     /// Re-reads the connection counts of draining real servers and deletes those with none
     /// left; returns how many were deleted. Sync does this too; call it on a periodic tick.
     pub fn reap_drained(&mut self) -> Result<usize, DataplaneError> {
-        let keys = draining(&self.programmed, &self.wanted);
+        if self.draining.is_empty() {
+            return Ok(0);
+        }
+        let keys = std::mem::take(&mut self.draining);
         for key in &keys {
             self.refresh(key)?;
         }
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        let subset: Programmed = keys
-            .iter()
-            .filter_map(|k| self.programmed.get(k).map(|s| (*k, s.clone())))
-            .collect();
-        let wanted: DesiredServices = keys
-            .iter()
-            .filter_map(|k| self.wanted.get(k).map(|d| (*k, d.clone())))
-            .collect();
-        let ops: Vec<IpvsOp> = diff(&subset, &wanted)
+        let plan = diff(&self.subset(&keys), &self.wanted_subset(&keys));
+        let ops: Vec<IpvsOp> = plan
             .ops
             .into_iter()
             .filter(|op| matches!(op, IpvsOp::DelReal(..)))
             .collect();
         let (applied, _) = self.execute(&ops)?;
+        self.note_draining(&keys);
         Ok(applied)
+    }
+
+    fn subset(&self, keys: &BTreeSet<VirtualKey>) -> Programmed {
+        keys.iter()
+            .filter_map(|k| self.programmed.get(k).map(|s| (*k, s.clone())))
+            .collect()
+    }
+
+    fn wanted_subset(&self, keys: &BTreeSet<VirtualKey>) -> DesiredServices {
+        keys.iter()
+            .filter_map(|k| self.aggregate.services.get(k).map(|d| (*k, d.clone())))
+            .collect()
+    }
+
+    /// Re-derives which of `keys` hold draining real servers.
+    fn note_draining(&mut self, keys: &BTreeSet<VirtualKey>) {
+        let still = draining(&self.subset(keys), &self.wanted_subset(keys));
+        for k in keys {
+            self.draining.remove(k);
+        }
+        self.draining.extend(still);
     }
 
     /// Re-reads the real servers (weights, connection counts) of one virtual server.
@@ -164,16 +185,19 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
         Ok((ok, failures))
     }
 
+    /// Binds (`adding`) or unbinds the candidates that need it.
     fn sync_vips(
         &mut self,
-        want: &BTreeSet<IpAddr>,
+        candidates: &BTreeSet<IpAddr>,
         adding: bool,
     ) -> Result<usize, DataplaneError> {
-        let list: Vec<IpAddr> = if adding {
-            want.difference(&self.bound).copied().collect()
-        } else {
-            self.bound.difference(want).copied().collect()
-        };
+        let list: Vec<IpAddr> = candidates
+            .iter()
+            .filter(|ip| {
+                self.aggregate.wants_vip(ip) == adding && self.bound.contains(*ip) != adding
+            })
+            .copied()
+            .collect();
         if list.is_empty() {
             return Ok(0);
         }
@@ -200,28 +224,22 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
         Ok(changed)
     }
 
-    fn sync_masq(&mut self, d: &IpvsDesired) -> Result<bool, DataplaneError> {
-        let sets = MasqSets {
-            cluster_vips: d.cluster_vips.clone(),
-            external_vips: d.external_vips.clone(),
-            endpoints: d.endpoint_ips.clone(),
-        };
-        let script = match &self.masq {
-            None => full_script(
-                &MasqPolicy {
-                    cluster_cidrs: self.config.cluster_cidrs.clone(),
-                    masquerade_all: self.config.masquerade_all,
-                },
-                &sets,
-            ),
-            Some(old) => delta_script(old, &sets),
+    fn sync_masq(&mut self, update: &Update) -> Result<bool, DataplaneError> {
+        let script = if self.masq_written {
+            delta_script(&update.masq_before, &update.masq_after)
+        } else {
+            let policy = MasqPolicy {
+                cluster_cidrs: self.config.cluster_cidrs.clone(),
+                masquerade_all: self.config.masquerade_all,
+            };
+            full_script(&policy, &self.aggregate.masq)
         };
         if !script.is_empty() {
             self.nft
                 .apply(&script)
                 .map_err(failed("writing the masquerade table"))?;
         }
-        self.masq = Some(sets);
+        self.masq_written = true;
         Ok(!script.is_empty())
     }
 }
@@ -269,6 +287,8 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
             "read IPVS state"
         );
         self.loaded = true;
+        self.reconciled = false;
+        self.masq_written = false;
         Ok(())
     }
 
@@ -277,13 +297,25 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
         if !self.loaded {
             self.load()?;
         }
-        let d = desired(model, &self.config.scheduler, &self.config.node_ips);
-        self.wanted = d.services.clone();
-        for key in draining(&self.programmed, &self.wanted) {
-            self.refresh(&key)?;
+        let update = self
+            .aggregate
+            .update(model, &self.config.scheduler, &self.config.node_ips);
+        let mut touched = update.touched.clone();
+        let mut vips = update.vips.clone();
+        if !self.reconciled {
+            // The first sync after load reconciles everything the kernel holds.
+            touched.extend(self.programmed.keys().copied());
+            touched.extend(self.aggregate.services.keys().copied());
+            vips.extend(self.bound.iter().copied());
+            vips.extend(self.aggregate.vips().copied());
         }
-        let mut changes = self.sync_vips(&d.vips, true)?;
-        let mut plan = diff(&self.programmed, &d.services);
+        let draining_now: Vec<VirtualKey> = self.draining.iter().copied().collect();
+        for key in draining_now {
+            self.refresh(&key)?;
+            touched.insert(key);
+        }
+        let mut changes = self.sync_vips(&vips, true)?;
+        let mut plan = diff(&self.subset(&touched), &self.wanted_subset(&touched));
         // A real server about to go is deleted only if the kernel's counts say it is idle.
         let retiring: BTreeSet<VirtualKey> = plan
             .ops
@@ -297,10 +329,11 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
             for key in &retiring {
                 self.refresh(key)?;
             }
-            plan = diff(&self.programmed, &d.services);
+            plan = diff(&self.subset(&touched), &self.wanted_subset(&touched));
         }
         let (applied, op_failures) = self.execute(&plan.ops)?;
         changes += applied;
+        self.note_draining(&touched);
         for (vs, real) in &plan.clear_conntrack {
             if let Err(e) = self
                 .conntrack
@@ -309,10 +342,11 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
                 tracing::warn!(vip = %vs.addr, endpoint = %real.addr, error = %e, "could not clear UDP conntrack entries");
             }
         }
-        changes += self.sync_vips(&d.vips, false)?;
-        changes += usize::from(self.sync_masq(&d)?);
+        changes += self.sync_vips(&vips, false)?;
+        changes += usize::from(self.sync_masq(&update)?);
+        self.reconciled = true;
 
-        let mut failures = d.failures;
+        let mut failures = update.failures;
         let mut failed_ports = BTreeSet::new();
         for (op, e) in op_failures {
             let key = match &op {
@@ -320,7 +354,7 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
                 IpvsOp::AddReal(k, ..) | IpvsOp::SetWeight(k, ..) | IpvsOp::DelReal(k, _) => k,
             };
             tracing::warn!(vip = %key.addr, port = key.port, error = %e, ?op, "IPVS refused a change");
-            if let Some(name) = d.owners.get(key) {
+            if let Some(name) = self.aggregate.owners.get(key) {
                 if failed_ports.insert(name.clone()) {
                     failures.push(PortFailure {
                         name: name.clone(),

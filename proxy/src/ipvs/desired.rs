@@ -8,6 +8,22 @@ use super::state::{DesiredService, DesiredServices, RealKey, VirtualKey, Virtual
 use crate::dataplane::PortFailure;
 use crate::model::{Endpoint, ServiceModel, ServicePort, ServicePortName};
 
+/// What one service port asks of the IPVS dataplane.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortDesired {
+    /// Its virtual servers.
+    pub services: Vec<(VirtualKey, DesiredService)>,
+    /// Addresses to bind on the dummy interface (cluster, external and load-balancer IPs).
+    pub vips: Vec<IpAddr>,
+    /// Cluster-IP virtual servers (masqueraded when from outside the cluster CIDRs).
+    pub cluster_vips: Vec<VirtualKey>,
+    /// Node-port, external and load-balancer virtual servers with
+    /// `externalTrafficPolicy: Cluster` (always masqueraded).
+    pub external_vips: Vec<VirtualKey>,
+    /// IPv4 addresses of endpoints on this node, for hairpin masquerade.
+    pub endpoint_ips: BTreeSet<IpAddr>,
+}
+
 /// Everything one model asks of the IPVS dataplane.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpvsDesired {
@@ -15,118 +31,123 @@ pub struct IpvsDesired {
     pub services: DesiredServices,
     /// Which service port owns each virtual server.
     pub owners: BTreeMap<VirtualKey, ServicePortName>,
-    /// Addresses to bind on the dummy interface (cluster, external and load-balancer IPs).
+    /// Addresses to bind on the dummy interface.
     pub vips: BTreeSet<IpAddr>,
-    /// Cluster-IP virtual servers (masqueraded when from outside the cluster CIDRs).
+    /// Cluster-IP virtual servers.
     pub cluster_vips: BTreeSet<VirtualKey>,
-    /// Node-port, external and load-balancer virtual servers with
-    /// `externalTrafficPolicy: Cluster` (always masqueraded).
+    /// Virtual servers whose traffic is always masqueraded.
     pub external_vips: BTreeSet<VirtualKey>,
-    /// Endpoint addresses, for hairpin masquerade (an endpoint reaching itself).
+    /// Endpoint addresses.
     pub endpoint_ips: BTreeSet<IpAddr>,
     /// Service ports that could not be programmed.
     pub failures: Vec<PortFailure>,
 }
 
-/// Builds the desired state: `scheduler` for every virtual server, node ports on `node_ips`.
+/// The virtual servers of one port: `scheduler` for each, node ports on `node_ips`; `None`
+/// for a headless port.
+pub fn port_desired(
+    port: &ServicePort,
+    scheduler: &str,
+    node_ips: &[IpAddr],
+) -> Option<PortDesired> {
+    if port.cluster_ips.is_empty() {
+        return None;
+    }
+    let spec = VirtualSpec {
+        scheduler: scheduler.to_string(),
+        persistence: port
+            .affinity_timeout
+            .map(|t| t.as_secs().clamp(1, u32::MAX as u64) as u32),
+    };
+    let mut out = PortDesired::default();
+    let add = |out: &mut PortDesired, k: VirtualKey, endpoints: &[Endpoint]| {
+        let reals = endpoints
+            .iter()
+            .filter(|e| e.ip.is_ipv4() == k.addr.is_ipv4())
+            .map(|e| RealKey {
+                addr: e.ip,
+                port: e.port,
+            })
+            .collect();
+        // Only an endpoint on this node can reach itself through a service here.
+        out.endpoint_ips.extend(
+            endpoints
+                .iter()
+                .filter(|e| e.local && e.ip.is_ipv4())
+                .map(|e| e.ip),
+        );
+        out.services.push((
+            k,
+            DesiredService {
+                spec: spec.clone(),
+                reals,
+            },
+        ));
+    };
+    for ip in &port.cluster_ips {
+        let k = key(port, *ip, port.port);
+        add(&mut out, k, &port.cluster_endpoints);
+        out.vips.push(*ip);
+        out.cluster_vips.push(k);
+    }
+    for ip in port.external_ips.iter().chain(&port.load_balancer_ips) {
+        let k = key(port, *ip, port.port);
+        add(&mut out, k, &port.external_endpoints);
+        out.vips.push(*ip);
+        if !port.external_local {
+            out.external_vips.push(k);
+        }
+    }
+    if let Some(node_port) = port.node_port {
+        for ip in node_ips {
+            let k = key(port, *ip, node_port);
+            add(&mut out, k, &port.external_endpoints);
+            if !port.external_local {
+                out.external_vips.push(k);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The failure of a port whose virtual server `key` another port (`owner`) holds.
+pub fn clash(port: &ServicePortName, key: &VirtualKey, owner: &ServicePortName) -> PortFailure {
+    PortFailure {
+        name: port.clone(),
+        reason: format!(
+            "{} {}:{} is already used by {owner}",
+            key.protocol.name(),
+            key.addr,
+            key.port
+        ),
+    }
+}
+
+/// Builds the whole desired state of `model` at once.
 pub fn desired(model: &ServiceModel, scheduler: &str, node_ips: &[IpAddr]) -> IpvsDesired {
     let mut out = IpvsDesired::default();
     for port in model.ports.values() {
-        if port.cluster_ips.is_empty() {
+        let Some(p) = port_desired(port, scheduler, node_ips) else {
             continue;
-        }
-        let spec = VirtualSpec {
-            scheduler: scheduler.to_string(),
-            persistence: port
-                .affinity_timeout
-                .map(|t| t.as_secs().clamp(1, u32::MAX as u64) as u32),
         };
-        let mut wanted: Vec<(VirtualKey, &[Endpoint], Kind)> = Vec::new();
-        for ip in &port.cluster_ips {
-            wanted.push((
-                key(port, *ip, port.port),
-                &port.cluster_endpoints,
-                Kind::Cluster,
-            ));
-        }
-        for ip in port.external_ips.iter().chain(&port.load_balancer_ips) {
-            wanted.push((
-                key(port, *ip, port.port),
-                &port.external_endpoints,
-                Kind::External,
-            ));
-        }
-        if let Some(node_port) = port.node_port {
-            for ip in node_ips {
-                wanted.push((
-                    key(port, *ip, node_port),
-                    &port.external_endpoints,
-                    Kind::NodePort,
-                ));
-            }
-        }
-        if let Some(clash) = wanted
+        if let Some((k, owner)) = p
+            .services
             .iter()
-            .find_map(|(k, _, _)| out.owners.get(k).map(|owner| (*k, owner.clone())))
+            .find_map(|(k, _)| out.owners.get(k).map(|o| (k, o)))
         {
-            out.failures.push(PortFailure {
-                name: port.name.clone(),
-                reason: format!(
-                    "{} {}:{} is already used by {}",
-                    clash.0.protocol.name(),
-                    clash.0.addr,
-                    clash.0.port,
-                    clash.1
-                ),
-            });
+            out.failures.push(clash(&port.name, k, owner));
             continue;
         }
-        for (k, endpoints, kind) in wanted {
-            let reals = endpoints
-                .iter()
-                .filter(|e| e.ip.is_ipv4() == k.addr.is_ipv4())
-                .map(|e| RealKey {
-                    addr: e.ip,
-                    port: e.port,
-                })
-                .collect();
-            out.endpoint_ips
-                .extend(endpoints.iter().map(|e| e.ip).filter(|ip| ip.is_ipv4()));
-            match kind {
-                Kind::Cluster => {
-                    out.vips.insert(k.addr);
-                    out.cluster_vips.insert(k);
-                }
-                Kind::External => {
-                    out.vips.insert(k.addr);
-                    if !port.external_local {
-                        out.external_vips.insert(k);
-                    }
-                }
-                Kind::NodePort => {
-                    if !port.external_local {
-                        out.external_vips.insert(k);
-                    }
-                }
-            }
+        for (k, svc) in p.services {
             out.owners.insert(k, port.name.clone());
-            out.services.insert(
-                k,
-                DesiredService {
-                    spec: spec.clone(),
-                    reals,
-                },
-            );
+            out.services.insert(k, svc);
         }
+        out.vips.extend(p.vips);
+        out.cluster_vips.extend(p.cluster_vips);
+        out.external_vips.extend(p.external_vips);
+        out.endpoint_ips.extend(p.endpoint_ips);
     }
     out
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Cluster,
-    External,
-    NodePort,
 }
 
 fn key(port: &ServicePort, addr: IpAddr, number: u16) -> VirtualKey {

@@ -145,7 +145,8 @@ pub fn full_script(policy: &MasqPolicy, sets: &MasqSets) -> String {
     s
 }
 
-/// The set changes from `old` to `new`, or an empty script when none.
+/// The set changes from `old` to `new`, or an empty script when none. Additions re-declare
+/// their set with the new elements (a creating form: libnftables then reads no ruleset).
 pub fn delta_script(old: &MasqSets, new: &MasqSets) -> String {
     let mut s = String::new();
     let vips = |a: &BTreeSet<VirtualKey>, b: &BTreeSet<VirtualKey>| -> Vec<String> {
@@ -172,25 +173,39 @@ pub fn delta_script(old: &MasqSets, new: &MasqSets) -> String {
         "hairpin",
         eps(&old.endpoints, &new.endpoints).into_iter(),
     );
-    elements(
+    declare(
         &mut s,
-        "add",
         "cluster-vips",
-        vips(&new.cluster_vips, &old.cluster_vips).into_iter(),
+        VIP_TYPE,
+        vips(&new.cluster_vips, &old.cluster_vips),
     );
-    elements(
+    declare(
         &mut s,
-        "add",
         "external-vips",
-        vips(&new.external_vips, &old.external_vips).into_iter(),
+        VIP_TYPE,
+        vips(&new.external_vips, &old.external_vips),
     );
-    elements(
+    declare(
         &mut s,
-        "add",
         "hairpin",
-        eps(&new.endpoints, &old.endpoints).into_iter(),
+        HAIRPIN_TYPE,
+        eps(&new.endpoints, &old.endpoints),
     );
     s
+}
+
+const VIP_TYPE: &str = "ipv4_addr . inet_proto . inet_service";
+const HAIRPIN_TYPE: &str = "ipv4_addr . ipv4_addr";
+
+/// Declares `set` again with `elems` added, unless there are none.
+fn declare(s: &mut String, set: &str, key_type: &str, elems: Vec<String>) {
+    if !elems.is_empty() {
+        let _ = writeln!(
+            s,
+            "add set ip {MASQ_TABLE} {set} {{ type {key_type}; elements = {{ {} }}; }}",
+            elems.join(", ")
+        );
+    }
 }
 
 /// Appends `verb element` lines for `set`, 500 elements a line.

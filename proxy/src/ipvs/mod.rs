@@ -9,6 +9,7 @@
 //! real servers go at once, their stale conntrack entries cleared. NodePorts answer on the
 //! configured node IPs; a NodePort on 127.0.0.1 cannot work with IPVS.
 
+mod aggregate;
 mod client;
 mod codec;
 mod dataplane;
@@ -28,13 +29,14 @@ use std::path::PathBuf;
 
 use ipnet::IpNet;
 
+pub use aggregate::{Aggregate, Update};
 pub use client::{IpvsError, IpvsSocket};
 pub use codec::{
     decode_frame, encode_into, DestAttrs, IpvsAttr, IpvsCmd, IpvsMessage, ServiceAttrs, SvcFlags,
     AF_INET, AF_INET6, FAMILY_NAME, FAMILY_VERSION, FWD_MASQ, SVC_F_PERSISTENT,
 };
 pub use dataplane::IpvsDataplane;
-pub use desired::{desired, IpvsDesired};
+pub use desired::{clash, desired, port_desired, IpvsDesired, PortDesired};
 pub use host::{apply_sysctls, conntrack_args, Conntrack, ConntrackTool, FakeConntrack, SYSCTLS};
 pub use kernel::{FakeIpvs, FakeIpvsState, IpvsKernel};
 pub use masq::{delta_script, full_script, MasqPolicy, MasqSets, MASQ_TABLE};

@@ -331,7 +331,7 @@ fn endpoint(addr: &str, port: u16) -> Endpoint {
         ready: true,
         serving: true,
         terminating: false,
-        local: false,
+        local: true,
     }
 }
 
@@ -437,7 +437,7 @@ fn masquerade_table_script_is_golden_and_deltas_touch_only_changed_elements() {
     assert_eq!(
         delta_script(&sets, &next),
         "delete element ip skiff-ipvs hairpin { 10.2.0.2 . 10.2.0.2 }\n\
-         add element ip skiff-ipvs cluster-vips { 10.96.0.11 . tcp . 80 }\n"
+         add set ip skiff-ipvs cluster-vips { type ipv4_addr . inet_proto . inet_service; elements = { 10.96.0.11 . tcp . 80 }; }\n"
     );
     assert_eq!(delta_script(&next, &next), "");
 }
@@ -569,4 +569,134 @@ fn dataplane_leaves_virtual_servers_that_are_not_on_its_addresses_alone() {
     plane.load().unwrap();
     plane.sync(&model(vec![])).unwrap();
     assert!(ipvs.state.lock().unwrap().services.contains_key(&foreign));
+}
+
+#[test]
+fn aggregate_update_touches_only_the_changed_port_and_its_masquerade_elements() {
+    let mut agg = Aggregate::default();
+    let a = service("a", "10.96.0.10", &["10.2.0.2"]);
+    let b = service("b", "10.96.0.11", &["10.2.0.2", "10.2.0.3"]);
+    let first = agg.update(&model(vec![a.clone(), b.clone()]), "rr", &[]);
+    assert_eq!(first.touched.len(), 2);
+    let b2 = service("b", "10.96.0.11", &["10.2.0.4"]);
+    let update = agg.update(&model(vec![a.clone(), b2]), "rr", &[]);
+    assert_eq!(update.touched, BTreeSet::from([vk("10.96.0.11", 80)]));
+    // 10.2.0.2 is still an endpoint of a: it stays in the hairpin set.
+    assert_eq!(
+        update.masq_before.endpoints,
+        BTreeSet::from([ip("10.2.0.2"), ip("10.2.0.3")])
+    );
+    assert_eq!(
+        update.masq_after.endpoints,
+        BTreeSet::from([ip("10.2.0.2"), ip("10.2.0.4")])
+    );
+    assert_eq!(
+        delta_script(&update.masq_before, &update.masq_after),
+        "delete element ip skiff-ipvs hairpin { 10.2.0.3 . 10.2.0.3 }\n\
+         add set ip skiff-ipvs hairpin { type ipv4_addr . ipv4_addr; elements = { 10.2.0.4 . 10.2.0.4 }; }\n"
+    );
+    assert_eq!(
+        agg.update(&model(vec![a]), "rr", &[]).touched,
+        BTreeSet::from([vk("10.96.0.11", 80)])
+    );
+    assert!(!agg.wants_vip(&ip("10.96.0.11")));
+    assert!(agg.wants_vip(&ip("10.96.0.10")));
+}
+
+#[test]
+fn aggregate_reports_a_clashing_port_until_the_holder_goes() {
+    let mut agg = Aggregate::default();
+    let a = service("a", "10.96.0.10", &[]);
+    let b = service("b", "10.96.0.10", &["10.2.0.9"]);
+    let update = agg.update(&model(vec![a.clone(), b.clone()]), "rr", &[]);
+    assert_eq!(update.failures.len(), 1);
+    assert_eq!(
+        agg.update(&model(vec![a, b.clone()]), "rr", &[])
+            .failures
+            .len(),
+        1
+    );
+    let update = agg.update(&model(vec![b]), "rr", &[]);
+    assert!(update.failures.is_empty());
+    assert_eq!(
+        agg.services[&vk("10.96.0.10", 80)].reals,
+        BTreeSet::from([rk("10.2.0.9", 8080)])
+    );
+}
+
+#[test]
+fn dataplane_changing_one_port_sends_only_its_requests_and_removing_it_unbinds_its_vip() {
+    let (ipvs, link, nft) = (
+        FakeIpvs::default(),
+        FakeVipLink::default(),
+        FakeNft::default(),
+    );
+    let mut plane = fake_plane(&ipvs, &link, &nft);
+    plane.load().unwrap();
+    let a = service("a", "10.96.0.10", &["10.2.0.2"]);
+    plane
+        .sync(&model(vec![
+            a.clone(),
+            service("b", "10.96.0.11", &["10.2.0.3"]),
+        ]))
+        .unwrap();
+    let before = ipvs.state.lock().unwrap().requests.len();
+    plane
+        .sync(&model(vec![
+            a.clone(),
+            service("b", "10.96.0.11", &["10.2.0.3", "10.2.0.4"]),
+        ]))
+        .unwrap();
+    let sent: Vec<IpvsMessage> = ipvs.state.lock().unwrap().requests[before..].to_vec();
+    assert_eq!(
+        sent,
+        vec![request(&IpvsOp::AddReal(
+            vk("10.96.0.11", 80),
+            rk("10.2.0.4", 8080),
+            1
+        ))]
+    );
+    plane.sync(&model(vec![a])).unwrap();
+    assert!(!ipvs
+        .state
+        .lock()
+        .unwrap()
+        .services
+        .contains_key(&vk("10.96.0.11", 80)));
+    assert!(!link.addresses.lock().unwrap().contains(&ip("10.96.0.11")));
+    assert!(link.addresses.lock().unwrap().contains(&ip("10.96.0.10")));
+}
+
+#[test]
+fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_entries() {
+    let (ipvs, link, nft) = (
+        FakeIpvs::default(),
+        FakeVipLink::default(),
+        FakeNft::default(),
+    );
+    let conntrack = FakeConntrack::default();
+    let config = IpvsConfig {
+        sysctl_root: None,
+        ..IpvsConfig::default()
+    };
+    let mut plane = IpvsDataplane::with_parts(ipvs.clone(), link, nft, conntrack.clone(), config);
+    let mut dns = service("dns", "10.96.0.53", &["10.2.0.2", "10.2.0.3"]);
+    dns.protocol = Protocol::Udp;
+    dns.name.protocol = Protocol::Udp;
+    plane.sync(&model(vec![dns.clone()])).unwrap();
+    let v = VirtualKey {
+        protocol: Protocol::Udp,
+        addr: ip("10.96.0.53"),
+        port: 80,
+    };
+    ipvs.set_connections(v, rk("10.2.0.3", 8080), 0, 5);
+    dns.cluster_endpoints.truncate(1);
+    plane.sync(&model(vec![dns])).unwrap();
+    assert!(!ipvs.state.lock().unwrap().services[&v]
+        .1
+        .contains_key(&rk("10.2.0.3", 8080)));
+    assert_eq!(
+        *conntrack.cleared.lock().unwrap(),
+        vec![(ip("10.96.0.53"), 80, ip("10.2.0.3"), 8080)]
+    );
 }

@@ -18,6 +18,9 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 /// The dummy interface holding the virtual IPs.
 pub const DUMMY_LINK: &str = "skiff-ipvs0";
 
+/// Address changes sent before their ACKs are read (they must fit the receive buffer).
+const CHUNK: usize = 512;
+
 /// The interface holding virtual IPs, as the dataplane uses it.
 pub trait VipLink: Send {
     /// Creates the interface if missing and sets it up.
@@ -51,7 +54,7 @@ impl DummyLink {
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
         let _ = socket.set_cap_ack(true);
-        let _ = socket.set_rx_buf_sz(8 * 1024 * 1024);
+        super::client::force_rcvbuf(&socket);
         Ok(Self {
             socket,
             seq: 0,
@@ -216,7 +219,7 @@ impl VipLink for DummyLink {
 
     fn change(&mut self, add: &[IpAddr], remove: &[IpAddr]) -> io::Result<Vec<io::Result<()>>> {
         let mut outcomes = Vec::with_capacity(add.len() + remove.len());
-        for chunk in add.chunks(2048) {
+        for chunk in add.chunks(CHUNK) {
             let msgs = chunk
                 .iter()
                 .map(|ip| Rtnl::NewAddress(address_message(self.index, *ip)))
@@ -227,7 +230,7 @@ impl VipLink for DummyLink {
                 o => o,
             }));
         }
-        for chunk in remove.chunks(2048) {
+        for chunk in remove.chunks(CHUNK) {
             let msgs = chunk
                 .iter()
                 .map(|ip| Rtnl::DelAddress(address_message(self.index, *ip)))

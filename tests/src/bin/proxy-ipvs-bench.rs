@@ -1,0 +1,250 @@
+//! Benchmark: the IPVS dataplane of skiff-proxy programming N services x 10 endpoints (full
+//! load, then one service added) beside `ipvsadm -R` of the same virtual and real servers, in
+//! the same VM (Debian's kernel under qemu), each in a fresh network namespace.
+//!
+//! On the host it boots the guest carrying itself; in the guest it runs the measurements.
+//! `SKIFF_BENCH_SIZES` (default `1000,10000`) picks the sizes.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use skiff_proxy::dataplane::Dataplane;
+use skiff_proxy::ipvs::{IpvsConfig, IpvsDataplane};
+use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use skiff_tests::vm::{self, Vm};
+use skiff_tests::Netns;
+
+const ENDPOINTS: usize = 10;
+/// One-service additions measured per size (the median is printed).
+const ADDS: usize = 5;
+/// Prefix of the lines the guest prints for the host to show.
+const TAG: &str = "bench| ";
+/// The anchor of TESTING.md: `ipvsadm -R` of 10k services x 10 real servers in this VM.
+const ANCHOR_10K: &str = "20.9 s";
+
+fn cluster_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 43, (i / 256) as u8, (i % 256) as u8)
+}
+
+fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
+    let k = i * ENDPOINTS + e;
+    Ipv4Addr::new(
+        10,
+        100 + (k / 65536) as u8,
+        (k / 256 % 256) as u8,
+        (k % 256) as u8,
+    )
+}
+
+fn service(i: usize) -> ServicePort {
+    let eps: Vec<Endpoint> = (0..ENDPOINTS)
+        .map(|e| Endpoint {
+            ip: IpAddr::V4(endpoint_ip(i, e)),
+            port: 8080,
+            ready: true,
+            serving: true,
+            terminating: false,
+            local: false,
+        })
+        .collect();
+    ServicePort {
+        name: ServicePortName {
+            namespace: "bench".into(),
+            name: format!("svc-{i}"),
+            port: "http".into(),
+            protocol: Protocol::Tcp,
+        },
+        cluster_ips: vec![IpAddr::V4(cluster_ip(i))],
+        port: 80,
+        protocol: Protocol::Tcp,
+        node_port: None,
+        external_ips: vec![],
+        load_balancer_ips: vec![],
+        affinity_timeout: None,
+        external_local: false,
+        internal_local: false,
+        health_check_node_port: None,
+        cluster_endpoints: eps.clone(),
+        external_endpoints: eps,
+        local_ready_endpoints: 0,
+    }
+}
+
+fn model(n: usize) -> ServiceModel {
+    let mut m = ServiceModel::default();
+    for i in 0..n {
+        let p = service(i);
+        m.ports.insert(p.name.clone(), p);
+    }
+    m
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+struct Ours {
+    full: Duration,
+    add: Duration,
+    rss_kb: u64,
+    hwm_kb: u64,
+}
+
+fn ours(n: usize) -> Ours {
+    let ns = Netns::new();
+    let mut m = model(n);
+    ns.run(|| {
+        let mut dp = IpvsDataplane::new(IpvsConfig::default()).expect("IPVS dataplane");
+        let started = Instant::now();
+        dp.load().expect("load");
+        let report = dp.sync(&m).expect("sync");
+        let full = started.elapsed();
+        assert!(report.failures.is_empty(), "{:?}", report.failures.first());
+        assert_eq!(report.objects, n * (1 + ENDPOINTS));
+        let mut adds = Vec::new();
+        for i in n..n + ADDS {
+            let p = service(i);
+            m.ports.insert(p.name.clone(), p);
+            let t = Instant::now();
+            let report = dp.sync(&m).expect("sync");
+            adds.push(t.elapsed());
+            assert_eq!(report.objects, (i + 1) * (1 + ENDPOINTS));
+        }
+        Ours {
+            full,
+            add: median(adds),
+            rss_kb: status_kb("VmRSS:"),
+            hwm_kb: status_kb("VmHWM:"),
+        }
+    })
+}
+
+fn rules(range: std::ops::Range<usize>) -> String {
+    let mut s = String::new();
+    for i in range {
+        let vip = cluster_ip(i);
+        let _ = writeln!(s, "-A -t {vip}:80 -s rr");
+        for e in 0..ENDPOINTS {
+            let _ = writeln!(s, "-a -t {vip}:80 -r {}:8080 -m -w 1", endpoint_ip(i, e));
+        }
+    }
+    s
+}
+
+fn ipvsadm_restore(ns: &Netns, input: &str) -> Duration {
+    let started = Instant::now();
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "ipvsadm", "-R"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ipvsadm");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes())
+        .expect("write rules");
+    let status = child.wait().expect("ipvsadm");
+    assert!(status.success(), "ipvsadm -R failed");
+    started.elapsed()
+}
+
+fn anchor(n: usize) -> (Duration, Duration) {
+    let ns = Netns::new();
+    let full = ipvsadm_restore(&ns, &rules(0..n));
+    let adds = (n..n + ADDS)
+        .map(|i| ipvsadm_restore(&ns, &rules(i..i + 1)))
+        .collect();
+    (full, median(adds))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn in_guest(sizes: &[usize]) {
+    println!("{TAG}IPVS dataplane vs ipvsadm -R, services x {ENDPOINTS} real servers, same VM, fresh netns each");
+    println!(
+        "{TAG}{:>6}  {:>12}  {:>12}  {:>7}  {:>14}  {:>14}",
+        "svcs", "ours full", "ipvsadm -R", "ratio", "ours +1 svc", "ipvsadm +1 svc"
+    );
+    for &n in sizes {
+        let o = ours(n);
+        let (a_full, a_add) = anchor(n);
+        println!(
+            "{TAG}{n:>6}  {:>12}  {:>12}  {:>6.1}x  {:>14}  {:>14}",
+            ms(o.full),
+            ms(a_full),
+            a_full.as_secs_f64() / o.full.as_secs_f64(),
+            ms(o.add),
+            ms(a_add)
+        );
+        println!(
+            "{TAG}        RSS after {n} services: {} MiB (peak {} MiB)",
+            o.rss_kb / 1024,
+            o.hwm_kb / 1024
+        );
+    }
+    println!("{TAG}anchor (TESTING.md): ipvsadm -R of 10k x 10 took {ANCHOR_10K}; goals: full load >= 10x faster, +1 service <= 2 ms, RSS <= 30 MiB");
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("SKIFF_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("SKIFF_BENCH_SIZES: comma-separated numbers")
+        })
+        .collect();
+    if vm::in_guest() {
+        in_guest(&sizes);
+        return;
+    }
+    vm::require();
+    let exe = std::env::current_exe().expect("path of this executable");
+    let size_list = sizes
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let run = Vm::new()
+        .modules(&[
+            "dummy",
+            "nf_conntrack",
+            "nf_nat",
+            "ip_vs",
+            "ip_vs_rr",
+            "nf_tables",
+            "nft_chain_nat",
+            "nft_masq",
+        ])
+        .programs(&[exe.clone(), "ip".into(), "ipvsadm".into(), "nft".into()])
+        .env("SKIFF_BENCH_SIZES", &size_list)
+        .memory_mib(2048)
+        .timeout(Duration::from_secs(1800))
+        .run(&[&exe.to_string_lossy()])
+        .unwrap_or_else(|e| panic!("VM run failed: {e}"));
+    let lines: Vec<&str> = run
+        .console
+        .lines()
+        .filter_map(|l| l.split_once(TAG).map(|(_, rest)| rest))
+        .collect();
+    for line in &lines {
+        println!("{line}");
+    }
+    if run.status != 0 || lines.is_empty() {
+        eprintln!("{}", run.console);
+        std::process::exit(1);
+    }
+}
