@@ -2,16 +2,21 @@
 //! captures output and exit code, a timed-out exec leaves no process or FIFO behind, exits
 //! carry their code, an OOM kill is reported and recorded, and a re-created client still sees
 //! an exit that happened while it was gone.
+//!
+//! The exec and exit tests run containers made with `ctr` and labelled as Skiff's, so they
+//! exercise exec and the monitor alone; the OOM and restart tests go through the whole
+//! runtime service.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use skiff_runtime::containerd::ContainerdRuntime;
 use skiff_runtime::service::{
-    Call, ContainerId, ObjectKind, RuntimeEvent, RuntimeEvents, RuntimeService, ServiceError,
+    Call, ContainerFilter, ContainerId, ContainerState, ExitReason, ObjectKind, RuntimeEvent,
+    RuntimeEvents, RuntimeService, ServiceError,
 };
 use skiff_tests::images::{self, BUSYBOX_REF};
-use skiff_tests::runtime::{cmd, next_event, RuntimeFixture, WAIT};
+use skiff_tests::runtime::{busybox_container, cmd, next_event, RuntimeFixture, WAIT};
 
 /// Label that makes a `ctr`-made container one of Skiff's.
 const SKIFF_CONTAINER: &str = "io.skiff.kind=container";
@@ -337,23 +342,32 @@ async fn exit_event_carries_the_exit_code_of_skiff_containers_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs root, containerd and runc: a container hits its memory limit"]
-async fn oom_kill_is_recorded_then_reported_before_the_exit() {
+async fn oom_kill_is_reported_before_the_exit_and_status_says_oom_killed() {
     let fx = RuntimeFixture::start().await;
-    import_busybox(&fx);
+    fx.import_busybox().await;
     let rt = runtime(&fx).await;
-    let mut events = rt.events().await.unwrap();
-    let id = ContainerId::new("oom");
-    ctr_run(
-        &fx,
-        id.as_str(),
-        Some(SKIFF_CONTAINER),
-        &["--memory-limit", "8388608"],
+    let pod = rt.create_sandbox(&fx.sandbox_config("oom")).await.unwrap();
+    let mut config = busybox_container(
+        "hog",
         &["sh", "-c", "a=aaaaaaaaaa; while true; do a=$a$a; done"],
     );
+    config.spec.resources.memory_limit_bytes = Some(8 << 20);
+    let mut events = rt.events().await.unwrap();
+    let id = rt.create_container(&pod, &config).await.unwrap();
+    rt.start_container(&id).await.unwrap();
     let seen = next_event(&mut events, &id, |e| {
         matches!(e, RuntimeEvent::ContainerExited { .. })
     })
     .await;
+    let seen: Vec<RuntimeEvent> = seen
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                RuntimeEvent::ContainerOom { .. } | RuntimeEvent::ContainerExited { .. }
+            )
+        })
+        .collect();
     assert!(
         matches!(
             seen.as_slice(),
@@ -364,9 +378,82 @@ async fn oom_kill_is_recorded_then_reported_before_the_exit() {
         ),
         "{seen:?}"
     );
-    let info = fx.containerd().ctr_ok(&["containers", "info", id.as_str()]);
-    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
-    assert_eq!(info["Labels"]["io.skiff.oom-killed"], "true", "{info}");
-    ctr_remove(&fx, id.as_str());
+    // Read right after the exit event: the OOM mark is already on the record.
+    let status = rt.container_status(&id).await.unwrap();
+    assert_eq!(status.state, ContainerState::Exited, "{status:?}");
+    assert_eq!(status.reason, Some(ExitReason::OomKilled), "{status:?}");
+    assert_eq!(status.exit_code, Some(137));
+
+    // The mark is in containerd, so a new client reports it too.
+    let again = fx.connect().await.runtime().await.unwrap();
+    let status = again.container_status(&id).await.unwrap();
+    assert_eq!(status.reason, Some(ExitReason::OomKilled), "{status:?}");
+
+    rt.remove_sandbox(&pod).await.unwrap();
+    fx.assert_nothing_left();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root, containerd and runc: a container exits while no client runs"]
+async fn exit_while_no_client_runs_is_seen_by_a_new_client() {
+    let fx = RuntimeFixture::start().await;
+    fx.import_busybox().await;
+    let client = fx.connect().await;
+    let rt = client.runtime().await.unwrap();
+    let pod = rt
+        .create_sandbox(&fx.sandbox_config("restart"))
+        .await
+        .unwrap();
+    let script = "while [ ! -e /go ]; do sleep 0.05; done; exit 9";
+    let id = rt
+        .create_container(&pod, &busybox_container("waiter", &["sh", "-c", script]))
+        .await
+        .unwrap();
+    rt.start_container(&id).await.unwrap();
+    let before = rt.container_status(&id).await.unwrap();
+    assert_eq!(before.state, ContainerState::Running, "{before:?}");
+
+    // The container exits after this client is gone.
+    let touched = rt
+        .exec_sync(&id, &cmd(&["sh", "-c", ": > /go"]), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(touched.exit_code, 0, "{touched:?}");
+    drop(rt);
+    drop(client);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let tasks = fx.containerd().ctr_ok(&["tasks", "ls"]);
+        let stopped = tasks
+            .lines()
+            .any(|l| l.starts_with(id.as_str()) && l.trim_end().ends_with("STOPPED"));
+        if stopped {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never stopped: {tasks}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let rt = fx.connect().await.runtime().await.unwrap();
+    let status = rt.container_status(&id).await.unwrap();
+    assert_eq!(status.state, ContainerState::Exited, "{status:?}");
+    assert_eq!(status.exit_code, Some(9), "{status:?}");
+    assert_eq!(status.reason, Some(ExitReason::Error), "{status:?}");
+    assert_eq!(status.started_at, before.started_at, "{status:?}");
+    let finished = status.finished_at.expect("finished_at");
+    assert!(Some(finished) >= status.started_at, "{status:?}");
+    let listed = rt
+        .list_containers(&ContainerFilter {
+            state: Some(ContainerState::Exited),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![status]);
+
+    rt.remove_sandbox(&pod).await.unwrap();
     fx.assert_nothing_left();
 }
