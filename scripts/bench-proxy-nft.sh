@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked -p skiff-tests --bin proxy-nft-bench
-exec target/release/proxy-nft-bench
+exec "$target/release/proxy-nft-bench"

@@ -303,9 +303,13 @@ fn restart_keeps_an_established_connection_and_changes_nothing() {
     let mut web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS);
     web.node_port = Some(30080);
     web.affinity_timeout = Some(Duration::from_secs(600));
-    let m = model([web]);
+    // A port without affinity lives in the shared chains and the endpoint maps.
+    let mut plain = service("plain", Protocol::Tcp, "10.43.0.11", &BACKENDS);
+    plain.node_port = Some(30081);
+    let m = model([web, plain]);
     let dp = topo.start(&m);
     let (mut conn, backend) = topo.connect("10.43.0.10:80").unwrap();
+    let (mut plain_conn, plain_backend) = topo.connect("10.43.0.11:80").unwrap();
     drop(dp);
     // A new process: reads the table and reconciles the same model.
     let mut dp = topo.node.run(|| {
@@ -322,6 +326,14 @@ fn restart_keeps_an_established_connection_and_changes_nothing() {
     let mut line = String::new();
     conn.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), format!("{backend} still there"));
+    writeln!(plain_conn.get_mut(), "still there").unwrap();
+    let mut line = String::new();
+    plain_conn.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), format!("{plain_backend} still there"));
+    assert_eq!(
+        topo.tcp_backends(&format!("{NODE_IP}:30081"), 30),
+        all_backends()
+    );
     // Affinity survived too: new connections go where the first one went.
     assert_eq!(
         topo.tcp_backends("10.43.0.10:80", 10),

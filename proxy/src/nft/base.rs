@@ -4,10 +4,9 @@
 
 use std::fmt::Write;
 
-use ipnet::IpNet;
-
-use super::desired::MapName;
+use super::desired::{MapName, RuleContext};
 use super::naming::{Family, TABLE};
+use super::plan::{hairpin_type, map_declaration};
 
 /// The packet mark bit asking for masquerade (kube-proxy's).
 pub const MASQUERADE_MARK: u32 = 0x4000;
@@ -88,6 +87,9 @@ fn fixed_chains(f: Family) -> Vec<(&'static str, Option<&'static str>, Vec<Strin
             "masquerading",
             None,
             vec![
+                // Hairpin: an endpoint reached through a shared `dnat-*` chain connecting to
+                // itself (checked after DNAT, when the destination is the endpoint).
+                format!("ct status dnat {fam} saddr . {fam} daddr @hairpin jump mark-for-masquerade"),
                 format!("meta mark & {mark} == 0x00000000 return"),
                 format!("meta mark set meta mark ^ {mark}"),
                 format!(
@@ -104,8 +106,9 @@ fn fixed_chains(f: Family) -> Vec<(&'static str, Option<&'static str>, Vec<Strin
     ]
 }
 
-/// The script that creates the table's fixed part or brings it back to this content.
-pub fn base_script(f: Family, cluster_cidrs: &[IpNet]) -> String {
+/// The script that creates the table's fixed part or brings it back to this content. The
+/// shared `dnat-*` chains are not part of it: their names fix their content.
+pub fn base_script(f: Family, ctx: &RuleContext) -> String {
     let fam = f.keyword();
     let addr = f.addr_type();
     let mut s = String::new();
@@ -115,14 +118,10 @@ pub fn base_script(f: Family, cluster_cidrs: &[IpNet]) -> String {
         "add set {fam} {TABLE} cluster-cidrs {{ type {addr}; flags interval; }}"
     );
     let _ = writeln!(s, "flush set {fam} {TABLE} cluster-cidrs");
-    let cidrs: Vec<String> = cluster_cidrs
+    let cidrs: Vec<String> = ctx
+        .cluster_cidrs
         .iter()
-        .filter(|c| {
-            matches!(
-                (c, f),
-                (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)
-            )
-        })
+        .filter(|c| Family::of(&c.addr()) == f)
         .map(|c| c.trunc().to_string())
         .collect();
     if !cidrs.is_empty() {
@@ -132,12 +131,17 @@ pub fn base_script(f: Family, cluster_cidrs: &[IpNet]) -> String {
             cidrs.join(", ")
         );
     }
+    let _ = writeln!(
+        s,
+        "add set {fam} {TABLE} hairpin {{ type {}; }}",
+        hairpin_type(f)
+    );
     for map in MapName::ALL {
-        let key = super::plan::map_key_type(f, map);
         let _ = writeln!(
             s,
-            "add map {fam} {TABLE} {} {{ type {key} : verdict; }}",
-            map.name()
+            "add map {fam} {TABLE} {} {{ {}; }}",
+            map.name(),
+            map_declaration(f, map)
         );
     }
     let chains = fixed_chains(f);

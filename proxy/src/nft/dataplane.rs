@@ -9,9 +9,12 @@ use skiff_cni::nft::{NftError, NftRunner};
 use super::base::base_script;
 use super::desired::{desired, Desired, MapName, RuleContext};
 use super::kernel::NftKernel;
-use super::listing::{read_chains, read_map, read_sets};
+use super::listing::{read_chains, read_hairpin, read_map, read_sets};
 use super::naming::{Family, TABLE};
-use super::plan::{claim, plan, record, render, Inventory, PortPlan, Programmed};
+use super::plan::{
+    claim, new_classes, plan, record, record_shared, render, render_classes, shared, PortPlan,
+    Programmed, Shared,
+};
 use super::NftConfig;
 use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::ServiceModel;
@@ -83,19 +86,19 @@ impl<K: NftKernel> NftDataplane<K> {
         }
     }
 
-    fn ensure_base(&mut self, f: Family) -> Result<(), DataplaneError> {
-        if self.tables.contains_key(&f) {
-            return Ok(());
-        }
+    /// Creates the table's fixed part (or brings it back to its content), keeping what
+    /// `programmed` says the table holds.
+    fn apply_base(&mut self, f: Family, programmed: Programmed) -> Result<(), DataplaneError> {
+        let script = base_script(f, &self.rule_context(f));
         self.kernel
-            .apply(&base_script(f, &self.config.cluster_cidrs))
+            .apply(&script)
             .map_err(kernel_error("creating the fixed part of the table"))?;
-        self.tables.insert(f, Programmed::default());
+        self.tables.insert(f, programmed);
         Ok(())
     }
 
     /// Reads what `f`'s table holds; `None` when there is no table.
-    fn read_table(&mut self, f: Family) -> Result<Option<Inventory>, NftError> {
+    fn read_table(&mut self, f: Family) -> Result<Option<Programmed>, NftError> {
         let fam = f.keyword();
         let Some(sets) = self
             .kernel
@@ -103,38 +106,56 @@ impl<K: NftKernel> NftDataplane<K> {
         else {
             return Ok(None);
         };
-        let mut inv = Inventory::default();
+        let mut found = Programmed::default();
         let listing = |e: super::listing::ListingError| NftError::Listing(e.to_string());
-        read_sets(&sets, &mut inv).map_err(listing)?;
+        read_sets(&sets, &mut found.unowned).map_err(listing)?;
         if let Some(chains) = self.kernel.list_json(&format!("list chains {fam}"))? {
-            read_chains(&chains, &mut inv).map_err(listing)?;
+            read_chains(&chains, &mut found.unowned, &mut found.classes).map_err(listing)?;
         }
         for map in MapName::ALL {
             let cmd = format!("list map {fam} {TABLE} {}", map.name());
             if let Some(json) = self.kernel.list_json(&cmd)? {
-                read_map(&json, map, &mut inv).map_err(listing)?;
+                read_map(&json, map, &mut found.unowned).map_err(listing)?;
             }
         }
-        Ok(Some(inv))
+        let cmd = format!("list set {fam} {TABLE} hairpin");
+        if let Some(json) = self.kernel.list_json(&cmd)? {
+            read_hairpin(&json, &mut found.hairpin).map_err(listing)?;
+        }
+        Ok(Some(found))
     }
 
-    /// Applies `plans` as one transaction; when refused, halves and retries, down to single
-    /// service ports, which are reported as failed. Returns the changes applied.
+    /// Applies `shared` and `plans` as one transaction; when refused, halves and retries, down
+    /// to single service ports, which are reported as failed. Returns the changes applied.
     fn apply_plans(
         &mut self,
         f: Family,
         plans: &[&PortPlan],
+        shared: Shared,
         desired: &Desired,
         failures: &mut Vec<PortFailure>,
     ) -> usize {
-        let script = render(f, plans);
+        if plans.is_empty() && shared.is_empty() {
+            return 0;
+        }
+        let script = render(f, plans, &shared);
         match self.kernel.apply(&script) {
             Ok(()) => {
                 let programmed = self.tables.get_mut(&f).expect("base applied before plans");
                 for p in plans {
                     record(programmed, p, desired);
                 }
-                plans.iter().map(|p| p.changes()).sum()
+                record_shared(programmed, &shared);
+                shared.changes() + plans.iter().map(|p| p.changes()).sum::<usize>()
+            }
+            Err(e) if plans.is_empty() => {
+                tracing::warn!(family = f.keyword(), error = %e,
+                    "cannot change the shared chains or the hairpin set; retried next sync");
+                0
+            }
+            Err(_) if plans.len() == 1 && !shared.is_empty() => {
+                self.apply_plans(f, &[], shared, desired, failures)
+                    + self.apply_plans(f, plans, Shared::default(), desired, failures)
             }
             Err(e) if plans.len() == 1 => {
                 match &plans[0].owner {
@@ -153,8 +174,9 @@ impl<K: NftKernel> NftDataplane<K> {
             }
             Err(_) => {
                 let (a, b) = plans.split_at(plans.len() / 2);
-                self.apply_plans(f, a, desired, failures)
-                    + self.apply_plans(f, b, desired, failures)
+                let (first, last) = shared.split();
+                self.apply_plans(f, a, first, desired, failures)
+                    + self.apply_plans(f, b, last, desired, failures)
             }
         }
     }
@@ -165,31 +187,52 @@ impl<K: NftKernel> NftDataplane<K> {
         model: &ServiceModel,
         report: &mut SyncReport,
     ) -> Result<(), DataplaneError> {
-        let desired = desired(model, &self.rule_context(f), f);
-        if desired.is_empty() && !self.tables.contains_key(&f) {
-            return Ok(());
+        let ctx = self.rule_context(f);
+        let desired = desired(model, &ctx, f);
+        if !self.tables.contains_key(&f) {
+            if desired.is_empty() {
+                return Ok(());
+            }
+            self.apply_base(f, Programmed::default())?;
         }
-        self.ensure_base(f)?;
         let programmed = self.tables.get_mut(&f).expect("base applied above");
         claim(programmed, &desired);
+        let classes = new_classes(programmed, &desired);
+        if !classes.is_empty() {
+            // A transaction of its own: see `render_classes`. Ports whose chain is missing
+            // after a failure fail below.
+            match self.kernel.apply(&render_classes(f, &classes)) {
+                Ok(()) => {
+                    report.changes += classes.len();
+                    let programmed = self.tables.get_mut(&f).expect("base applied above");
+                    programmed.classes.extend(classes);
+                }
+                Err(e) => tracing::warn!(family = f.keyword(), error = %e,
+                    "cannot create the shared dnat chains"),
+            }
+        }
+        let programmed = self.tables.get(&f).expect("base applied above");
         let plans = plan(programmed, &desired);
-        // The kernel scans the whole transaction each time a rule binds an anonymous map (the
-        // numgen dispatch), so very large changes go in several transactions, each holding
-        // whole service ports.
+        let (first, mut last) = shared(programmed, &desired).split();
+        // Hairpin additions go with the first transaction, hairpin deletions with the last.
+        // Very large changes go in several transactions, each holding whole service ports.
+        let mut pending = Some(first);
         let mut batch: Vec<&PortPlan> = Vec::new();
         let mut weight = 0;
         for p in &plans {
             if !batch.is_empty() && weight + p.weight() > self.config.max_transaction_lines {
-                report.changes += self.apply_plans(f, &batch, &desired, &mut report.failures);
+                let extra = pending.take().unwrap_or_default();
+                report.changes +=
+                    self.apply_plans(f, &batch, extra, &desired, &mut report.failures);
                 batch.clear();
                 weight = 0;
             }
             weight += p.weight();
             batch.push(p);
         }
-        if !batch.is_empty() {
-            report.changes += self.apply_plans(f, &batch, &desired, &mut report.failures);
-        }
+        let mut extra = pending.take().unwrap_or_default();
+        extra.delete_hairpin = std::mem::take(&mut last.delete_hairpin);
+        report.changes += self.apply_plans(f, &batch, extra, &desired, &mut report.failures);
         Ok(())
     }
 }
@@ -201,7 +244,7 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
 
     fn load(&mut self) -> Result<(), DataplaneError> {
         for f in Family::ALL {
-            let Some(inv) = self
+            let Some(found) = self
                 .read_table(f)
                 .map_err(kernel_error("reading the table"))?
             else {
@@ -209,20 +252,15 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
             };
             tracing::info!(
                 family = f.keyword(),
-                chains = inv.chains.len(),
-                elements = inv.elements.len(),
-                sets = inv.sets.len(),
+                chains = found.unowned.chains.len(),
+                elements = found.unowned.elements.len(),
+                sets = found.unowned.sets.len(),
+                shared_chains = found.classes.len(),
+                hairpin = found.hairpin.len(),
                 "found programmed services; reconciling without flushing"
             );
             self.tables.remove(&f);
-            self.ensure_base(f)?;
-            self.tables.insert(
-                f,
-                Programmed {
-                    ports: BTreeMap::new(),
-                    unowned: inv,
-                },
-            );
+            self.apply_base(f, found)?;
         }
         Ok(())
     }

@@ -19,15 +19,22 @@ pub enum MapName {
     NoEndpointServices,
     /// Node ports without endpoints: reject (or drop).
     NoEndpointNodeports,
+    /// `daddr . l4proto . dport . slot` of service and external IPs: the endpoint
+    /// (`addr . port`) a `dnat-*` chain picks with `numgen random mod <count>`.
+    Endpoints,
+    /// `l4proto . dport . slot` of node ports: the endpoint a `dnat-nodeport-*` chain picks.
+    NodeportEndpoints,
 }
 
 impl MapName {
     /// Every map.
-    pub const ALL: [MapName; 4] = [
+    pub const ALL: [MapName; 6] = [
         MapName::ServiceIps,
         MapName::ServiceNodeports,
         MapName::NoEndpointServices,
         MapName::NoEndpointNodeports,
+        MapName::Endpoints,
+        MapName::NodeportEndpoints,
     ];
 
     /// The map's name in the table.
@@ -37,12 +44,124 @@ impl MapName {
             MapName::ServiceNodeports => "service-nodeports",
             MapName::NoEndpointServices => "no-endpoint-services",
             MapName::NoEndpointNodeports => "no-endpoint-nodeports",
+            MapName::Endpoints => "endpoints",
+            MapName::NodeportEndpoints => "nodeport-endpoints",
         }
     }
 
     /// Whether the key starts with an address.
     pub fn keyed_by_address(self) -> bool {
-        matches!(self, MapName::ServiceIps | MapName::NoEndpointServices)
+        matches!(
+            self,
+            MapName::ServiceIps | MapName::NoEndpointServices | MapName::Endpoints
+        )
+    }
+
+    /// Whether its values are verdicts (else endpoints, `addr . port`).
+    pub fn holds_verdicts(self) -> bool {
+        !matches!(self, MapName::Endpoints | MapName::NodeportEndpoints)
+    }
+}
+
+/// What a shared `dnat-*` chain does before picking an endpoint; with the endpoint count, the
+/// chain's name fixes its content (a changed configuration uses other chains).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DnatKind {
+    /// Traffic to a cluster IP, pod CIDRs unknown: no masquerade.
+    Cluster,
+    /// Traffic to a cluster IP, masqueraded from outside the pod CIDRs.
+    ClusterOutside,
+    /// Traffic to a cluster IP, always masqueraded (`--masquerade-all`).
+    ClusterAll,
+    /// Traffic to an external or load-balancer IP (always masqueraded).
+    External,
+    /// Traffic to a node port (always masqueraded).
+    Nodeport,
+}
+
+impl DnatKind {
+    const ALL: [DnatKind; 5] = [
+        DnatKind::Cluster,
+        DnatKind::ClusterOutside,
+        DnatKind::ClusterAll,
+        DnatKind::External,
+        DnatKind::Nodeport,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            DnatKind::Cluster => "cluster",
+            DnatKind::ClusterOutside => "cluster-outside",
+            DnatKind::ClusterAll => "cluster-all",
+            DnatKind::External => "external",
+            DnatKind::Nodeport => "nodeport",
+        }
+    }
+
+    /// The kind for cluster IPs under `ctx`.
+    pub fn cluster(ctx: &RuleContext) -> DnatKind {
+        if ctx.masquerade_all {
+            DnatKind::ClusterAll
+        } else if ctx.cluster_cidrs.is_empty() {
+            DnatKind::Cluster
+        } else {
+            DnatKind::ClusterOutside
+        }
+    }
+}
+
+/// A shared chain `dnat-<kind>-<count>`: picks one of `count` endpoints from the endpoint maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DnatClass {
+    /// What the chain does first.
+    pub kind: DnatKind,
+    /// Number of endpoints it picks from.
+    pub count: usize,
+}
+
+impl DnatClass {
+    /// The chain's name.
+    pub fn chain(self) -> String {
+        format!("dnat-{}-{}", self.kind.word(), self.count)
+    }
+
+    /// The class a chain name stands for, if it is one.
+    pub fn parse(chain: &str) -> Option<DnatClass> {
+        let (kind, digits) = chain.strip_prefix("dnat-")?.rsplit_once('-')?;
+        let kind = DnatKind::ALL.into_iter().find(|k| k.word() == kind)?;
+        let count: usize = digits.parse().ok()?;
+        (count > 0 && count.to_string() == digits).then_some(DnatClass { kind, count })
+    }
+
+    /// The chain's rules in `family`'s table.
+    pub fn rules(self, f: Family) -> Vec<String> {
+        let fam = f.keyword();
+        let mut rules = Vec::new();
+        match self.kind {
+            DnatKind::Cluster => {}
+            DnatKind::ClusterOutside => rules.push(format!(
+                "{fam} saddr != @cluster-cidrs jump mark-for-masquerade"
+            )),
+            DnatKind::ClusterAll | DnatKind::External | DnatKind::Nodeport => {
+                rules.push("jump mark-for-masquerade".to_string())
+            }
+        }
+        let (key, map) = match self.kind {
+            DnatKind::Nodeport => (
+                "meta l4proto . th dport".to_string(),
+                MapName::NodeportEndpoints,
+            ),
+            _ => (
+                format!("{fam} daddr . meta l4proto . th dport"),
+                MapName::Endpoints,
+            ),
+        };
+        rules.push(format!(
+            "dnat {fam} to {key} . numgen random mod {} map @{}",
+            self.count,
+            map.name()
+        ));
+        rules
     }
 }
 
@@ -56,8 +175,13 @@ pub struct PortObjects {
     pub chains: BTreeMap<String, Vec<String>>,
     /// Affinity sets.
     pub sets: BTreeSet<String>,
-    /// Map elements with their verdicts.
+    /// Map elements with their verdicts (or endpoints).
     pub elements: BTreeMap<ElementKey, String>,
+    /// Shared `dnat-*` chains its elements jump to.
+    pub classes: BTreeSet<DnatClass>,
+    /// Endpoint addresses reached through the shared chains: connections from such an address
+    /// to itself are masqueraded (hairpin) by the `hairpin` set.
+    pub hairpin: BTreeSet<IpAddr>,
 }
 
 /// The desired objects of one table, by service port.
@@ -109,6 +233,16 @@ fn port_objects(sp: &ServicePort, ctx: &RuleContext, f: Family) -> Option<PortOb
     let external_ips = of_family(sp.external_ips.iter().chain(&sp.load_balancer_ips), f);
     let cluster_eps = eps_of_family(&sp.cluster_endpoints, f);
     let external_eps = eps_of_family(&sp.external_endpoints, f);
+    if sp.affinity_timeout.is_none() && !sp.external_local {
+        return Some(slot_objects(
+            sp,
+            DnatKind::cluster(ctx),
+            &cluster_ips,
+            &external_ips,
+            &cluster_eps,
+            &external_eps,
+        ));
+    }
     let fam = f.keyword();
     let proto = sp.protocol.name();
     let readable = readable_port(&sp.name);
@@ -265,4 +399,79 @@ fn port_objects(sp: &ServicePort, ctx: &RuleContext, f: Family) -> Option<PortOb
         }
     }
     Some(o)
+}
+
+/// Objects of a port without affinity nor `externalTrafficPolicy: Local`: no chain of its own,
+/// only elements sending its traffic to the shared `dnat-*` chains and filling the endpoint
+/// maps, one element per endpoint slot.
+fn slot_objects(
+    sp: &ServicePort,
+    cluster_kind: DnatKind,
+    cluster_ips: &[IpAddr],
+    external_ips: &[IpAddr],
+    cluster_eps: &[&Endpoint],
+    external_eps: &[&Endpoint],
+) -> PortObjects {
+    let proto = sp.protocol.name();
+    let mut o = PortObjects::default();
+    let dispatch = |o: &mut PortObjects, kind: DnatKind, key: &str, eps: &[&Endpoint]| {
+        let class = DnatClass {
+            kind,
+            count: eps.len(),
+        };
+        let (verdicts, endpoints) = match kind {
+            DnatKind::Nodeport => (MapName::ServiceNodeports, MapName::NodeportEndpoints),
+            _ => (MapName::ServiceIps, MapName::Endpoints),
+        };
+        o.elements.insert(
+            (verdicts, key.to_string()),
+            format!("goto {}", class.chain()),
+        );
+        for (slot, ep) in eps.iter().enumerate() {
+            o.elements.insert(
+                (endpoints, format!("{key} . {slot}")),
+                format!("{} . {}", ep.ip, ep.port),
+            );
+            o.hairpin.insert(ep.ip);
+        }
+        o.classes.insert(class);
+    };
+    for ip in cluster_ips {
+        let key = format!("{ip} . {proto} . {}", sp.port);
+        if cluster_eps.is_empty() {
+            let verdict = if sp.internal_local && !external_eps.is_empty() {
+                "drop"
+            } else {
+                "goto reject-chain"
+            };
+            o.elements
+                .insert((MapName::NoEndpointServices, key), verdict.to_string());
+        } else {
+            dispatch(&mut o, cluster_kind, &key, cluster_eps);
+        }
+    }
+    let verdict = if cluster_eps.is_empty() {
+        "goto reject-chain"
+    } else {
+        "drop"
+    };
+    for ip in external_ips {
+        let key = format!("{ip} . {proto} . {}", sp.port);
+        if external_eps.is_empty() {
+            o.elements
+                .insert((MapName::NoEndpointServices, key), verdict.to_string());
+        } else {
+            dispatch(&mut o, DnatKind::External, &key, external_eps);
+        }
+    }
+    if let Some(np) = sp.node_port {
+        let key = format!("{proto} . {np}");
+        if external_eps.is_empty() {
+            o.elements
+                .insert((MapName::NoEndpointNodeports, key), verdict.to_string());
+        } else {
+            dispatch(&mut o, DnatKind::Nodeport, &key, external_eps);
+        }
+    }
+    o
 }

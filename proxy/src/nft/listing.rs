@@ -1,9 +1,13 @@
 //! Reading the table back from libnftables' JSON listings into an [`Inventory`]: chain and set
-//! names (a name fixes the content) and the elements of the four maps.
+//! names (a name fixes the content), the shared `dnat-*` chains, the elements of the maps and
+//! the addresses of the `hairpin` set.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use serde_json::Value;
 
-use super::desired::MapName;
+use super::desired::{DnatClass, MapName};
 use super::naming::TABLE;
 use super::plan::Inventory;
 
@@ -26,8 +30,13 @@ fn owned_chain(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
-/// Adds the service, external and endpoint chains of Skiff's table from `list chains <family>`.
-pub fn read_chains(json: &str, into: &mut Inventory) -> Result<(), ListingError> {
+/// Adds the service, external and endpoint chains of Skiff's table from `list chains <family>`
+/// to `into`, and its shared `dnat-*` chains to `classes`.
+pub fn read_chains(
+    json: &str,
+    into: &mut Inventory,
+    classes: &mut BTreeSet<DnatClass>,
+) -> Result<(), ListingError> {
     for item in objects(json)? {
         let Some(chain) = item.get("chain") else {
             continue;
@@ -41,6 +50,8 @@ pub fn read_chains(json: &str, into: &mut Inventory) -> Result<(), ListingError>
             .ok_or_else(|| ListingError(format!("chain without a name: {chain}")))?;
         if owned_chain(name) {
             into.chains.insert(name.to_string());
+        } else if let Some(class) = DnatClass::parse(name) {
+            classes.insert(class);
         }
     }
     Ok(())
@@ -111,10 +122,36 @@ pub fn read_map(json: &str, map: MapName, into: &mut Inventory) -> Result<(), Li
         for elem in elems {
             match elem.as_array().map(Vec::as_slice) {
                 Some([k, v]) => {
-                    into.elements.insert((map, key(k)?), verdict(v)?);
+                    let value = if map.holds_verdicts() {
+                        verdict(v)?
+                    } else {
+                        key(v)?
+                    };
+                    into.elements.insert((map, key(k)?), value);
                 }
                 _ => return Err(ListingError(format!("unexpected element {elem}"))),
             }
+        }
+    }
+    Ok(())
+}
+
+/// Adds the addresses of `list set <family> skiff-proxy hairpin` (elements `ip . ip`).
+pub fn read_hairpin(json: &str, into: &mut BTreeSet<IpAddr>) -> Result<(), ListingError> {
+    for item in objects(json)? {
+        let Some(elems) = item.get("set").and_then(|m| m.get("elem")) else {
+            continue;
+        };
+        let Value::Array(elems) = elems else {
+            return Err(ListingError("elements of hairpin not a list".into()));
+        };
+        for elem in elems {
+            let k = key(elem)?;
+            let first = k.split(" . ").next().unwrap_or_default();
+            let ip = first
+                .parse()
+                .map_err(|_| ListingError(format!("unexpected hairpin element {elem}")))?;
+            into.insert(ip);
         }
     }
     Ok(())
@@ -150,7 +187,34 @@ mod tests {
           {"chain": {"table": "skiff-proxy", "name": "endpoint-X-a"}},
           {"chain": {"table": "kube-proxy", "name": "endpoint-Y-b"}}]}"#;
         let mut inv = Inventory::default();
-        read_chains(json, &mut inv).unwrap();
+        let mut classes = BTreeSet::new();
+        read_chains(json, &mut inv, &mut classes).unwrap();
         assert_eq!(inv.chains.iter().collect::<Vec<_>>(), ["endpoint-X-a"]);
+        assert!(classes.is_empty());
+    }
+
+    #[test]
+    fn endpoint_maps_shared_chains_and_hairpin_read_back() {
+        let json = r#"{"nftables": [{"map": {"name": "endpoints", "elem": [[{"concat":
+          ["10.43.0.1", "tcp", 80, 0]}, {"concat": ["10.100.0.1", 8080]}]]}}]}"#;
+        let mut inv = Inventory::default();
+        read_map(json, MapName::Endpoints, &mut inv).unwrap();
+        assert_eq!(
+            inv.elements[&(MapName::Endpoints, "10.43.0.1 . tcp . 80 . 0".to_string())],
+            "10.100.0.1 . 8080"
+        );
+        let json = r#"{"nftables": [{"chain": {"table": "skiff-proxy", "name": "dnat-cluster-outside-3"}},
+          {"chain": {"table": "skiff-proxy", "name": "dnat-cluster-03"}}]}"#;
+        let mut classes = BTreeSet::new();
+        read_chains(json, &mut inv, &mut classes).unwrap();
+        assert_eq!(
+            classes.iter().map(|c| c.chain()).collect::<Vec<_>>(),
+            ["dnat-cluster-outside-3"]
+        );
+        let json = r#"{"nftables": [{"set": {"name": "hairpin", "elem": [{"concat":
+          ["10.100.0.1", "10.100.0.1"]}]}}]}"#;
+        let mut hairpin = BTreeSet::new();
+        read_hairpin(json, &mut hairpin).unwrap();
+        assert_eq!(hairpin.len(), 1);
     }
 }

@@ -34,10 +34,13 @@ mod tests;
 
 pub use base::{base_script, MASQUERADE_MARK, MASQUERADE_PORTS};
 pub use dataplane::NftDataplane;
-pub use desired::{desired, Desired, MapName, PortObjects, RuleContext};
+pub use desired::{desired, Desired, DnatClass, DnatKind, MapName, PortObjects, RuleContext};
 pub use kernel::{FakeNft, FakeNftLog, NftKernel};
 pub use naming::{Family, TABLE};
-pub use plan::{claim, plan, record, render, Inventory, PortPlan, Programmed};
+pub use plan::{
+    claim, new_classes, plan, record, record_shared, render, render_classes, shared, Inventory,
+    PortPlan, Programmed, Shared,
+};
 
 use ipnet::IpNet;
 

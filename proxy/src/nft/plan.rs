@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::net::IpAddr;
 
-use super::desired::{Desired, ElementKey, MapName, PortObjects};
+use super::desired::{Desired, DnatClass, ElementKey, MapName, PortObjects};
 use super::naming::{Family, TABLE};
 use crate::model::ServicePortName;
 
@@ -48,12 +49,106 @@ pub struct Programmed {
     pub ports: BTreeMap<ServicePortName, Inventory>,
     /// Objects read from the kernel, owner unknown.
     pub unowned: Inventory,
+    /// Shared `dnat-*` chains in the table.
+    pub classes: BTreeSet<DnatClass>,
+    /// Addresses in the `hairpin` set.
+    pub hairpin: BTreeSet<IpAddr>,
 }
 
 impl Programmed {
     /// Number of objects.
     pub fn objects(&self) -> usize {
-        self.ports.values().map(Inventory::len).sum::<usize>() + self.unowned.len()
+        self.ports.values().map(Inventory::len).sum::<usize>()
+            + self.unowned.len()
+            + self.classes.len()
+            + self.hairpin.len()
+    }
+}
+
+/// Changes of the `hairpin` set, which service ports share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shared {
+    /// Addresses to add to the `hairpin` set.
+    pub add_hairpin: Vec<IpAddr>,
+    /// Addresses to delete from the `hairpin` set.
+    pub delete_hairpin: Vec<IpAddr>,
+}
+
+impl Shared {
+    /// Number of changed objects.
+    pub fn changes(&self) -> usize {
+        self.add_hairpin.len() + self.delete_hairpin.len()
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes() == 0
+    }
+
+    /// Splits into what goes before every port's changes (additions) and after (deletions).
+    pub fn split(self) -> (Shared, Shared) {
+        let first = Shared {
+            add_hairpin: self.add_hairpin,
+            delete_hairpin: Vec::new(),
+        };
+        let last = Shared {
+            add_hairpin: Vec::new(),
+            delete_hairpin: self.delete_hairpin,
+        };
+        (first, last)
+    }
+}
+
+/// The hairpin changes `desired` needs beyond `programmed`.
+pub fn shared(programmed: &Programmed, desired: &Desired) -> Shared {
+    let hairpin: BTreeSet<IpAddr> = desired.values().flat_map(|o| &o.hairpin).copied().collect();
+    Shared {
+        add_hairpin: hairpin.difference(&programmed.hairpin).copied().collect(),
+        delete_hairpin: programmed.hairpin.difference(&hairpin).copied().collect(),
+    }
+}
+
+/// The shared `dnat-*` chains `desired` needs that `programmed` lacks.
+pub fn new_classes(programmed: &Programmed, desired: &Desired) -> Vec<DnatClass> {
+    let classes: BTreeSet<DnatClass> = desired.values().flat_map(|o| &o.classes).copied().collect();
+    classes.difference(&programmed.classes).copied().collect()
+}
+
+/// The transaction creating the shared chains of `classes`, with the declarations they name.
+/// It holds no deletion: libnftables 1.0.6 then reads no ruleset, and with a ruleset read it
+/// refuses rules naming the `typeof` endpoint maps ("conflicting protocols").
+pub fn render_classes(family: Family, classes: &[DnatClass]) -> String {
+    let fam = family.keyword();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "add set {fam} {TABLE} cluster-cidrs {{ type {}; flags interval; }}",
+        family.addr_type()
+    );
+    for map in [MapName::Endpoints, MapName::NodeportEndpoints] {
+        let _ = writeln!(
+            s,
+            "add map {fam} {TABLE} {} {{ {}; }}",
+            map.name(),
+            map_declaration(family, map)
+        );
+    }
+    for class in classes {
+        let _ = writeln!(
+            s,
+            "add chain {fam} {TABLE} {} {{ {}; }}",
+            class.chain(),
+            class.rules(family).join("; ")
+        );
+    }
+    s
+}
+
+/// `programmed` after `shared` was applied.
+pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
+    programmed.hairpin.extend(&shared.add_hairpin);
+    for ip in &shared.delete_hairpin {
+        programmed.hairpin.remove(ip);
     }
 }
 
@@ -207,13 +302,33 @@ fn creation_rank(chain: &str) -> u8 {
     }
 }
 
-/// The key type of `map` in `family`'s table.
-pub fn map_key_type(family: Family, map: MapName) -> String {
-    if map.keyed_by_address() {
-        format!("{} . inet_proto . inet_service", family.addr_type())
-    } else {
-        "inet_proto . inet_service".to_string()
+/// The type declaration of `map` in `family`'s table (`type K : verdict`, or `typeof` of the
+/// endpoint maps, whose slot number has no named type).
+pub fn map_declaration(family: Family, map: MapName) -> String {
+    let fam = family.keyword();
+    match map {
+        MapName::Endpoints => format!(
+            "typeof {fam} daddr . meta l4proto . th dport . numgen random mod 1 : {fam} daddr . th dport"
+        ),
+        MapName::NodeportEndpoints => format!(
+            "typeof meta l4proto . th dport . numgen random mod 1 : {fam} daddr . th dport"
+        ),
+        _ if map.keyed_by_address() => format!(
+            "type {} . inet_proto . inet_service : verdict",
+            family.addr_type()
+        ),
+        _ => "type inet_proto . inet_service : verdict".to_string(),
     }
+}
+
+/// The type of the `hairpin` set (`saddr . daddr` of a connection to itself).
+pub fn hairpin_type(family: Family) -> String {
+    format!("{0} . {0}", family.addr_type())
+}
+
+fn hairpin_elements(ips: &[IpAddr]) -> String {
+    let items: Vec<String> = ips.iter().map(|ip| format!("{ip} . {ip}")).collect();
+    items.join(", ")
 }
 
 fn delete_elements<'a>(s: &mut String, fam: &str, items: impl Iterator<Item = &'a ElementKey>) {
@@ -231,13 +346,22 @@ fn delete_elements<'a>(s: &mut String, fam: &str, items: impl Iterator<Item = &'
     }
 }
 
-/// One transaction applying every plan of `plans` to `family`'s table: element deletions, new
-/// sets, new chains (endpoints, then services, then external), new elements, then deletions of
-/// chains (in the reverse order) and of sets, once nothing refers to them.
-pub fn render(family: Family, plans: &[&PortPlan]) -> String {
+/// One transaction applying `shared` and every plan of `plans` to `family`'s table: element
+/// deletions, hairpin addresses, new sets, new chains (endpoints, then services, then
+/// external), new elements, then deletions of hairpin addresses, of chains (in the reverse
+/// order) and of sets, once nothing refers to them.
+pub fn render(family: Family, plans: &[&PortPlan], shared: &Shared) -> String {
     let fam = family.keyword();
     let mut s = String::new();
     delete_elements(&mut s, fam, plans.iter().flat_map(|p| &p.delete_elements));
+    if !shared.add_hairpin.is_empty() {
+        let _ = writeln!(
+            s,
+            "add set {fam} {TABLE} hairpin {{ type {}; elements = {{ {} }}; }}",
+            hairpin_type(family),
+            hairpin_elements(&shared.add_hairpin)
+        );
+    }
     // Only creating forms below: `add chain NAME { rules }`, sets declared before the chains
     // that name them and elements added by declaring their map again. libnftables then needs
     // no copy of the kernel's ruleset, which costs more than the change itself in a large table.
@@ -278,10 +402,17 @@ pub fn render(family: Family, plans: &[&PortPlan]) -> String {
     for (map, items) in additions {
         let _ = writeln!(
             s,
-            "add map {fam} {TABLE} {} {{ type {} : verdict; elements = {{ {} }}; }}",
+            "add map {fam} {TABLE} {} {{ {}; elements = {{ {} }}; }}",
             map.name(),
-            map_key_type(family, map),
+            map_declaration(family, map),
             items.join(", ")
+        );
+    }
+    if !shared.delete_hairpin.is_empty() {
+        let _ = writeln!(
+            s,
+            "delete element {fam} {TABLE} hairpin {{ {} }}",
+            hairpin_elements(&shared.delete_hairpin)
         );
     }
     let mut doomed: Vec<&String> = plans.iter().flat_map(|p| &p.delete_chains).collect();

@@ -66,7 +66,8 @@ fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> Service
 }
 
 /// A web service with a node port and affinity, a DNS service over UDP, an external IP with
-/// `externalTrafficPolicy: Local`, and a service without endpoints.
+/// `externalTrafficPolicy: Local`, a node port and external IP without, and a service without
+/// endpoints.
 fn small_model() -> ServiceModel {
     let mut web = port(
         name("default", "web", "http", Protocol::Tcp),
@@ -92,6 +93,14 @@ fn small_model() -> ServiceModel {
     ext.node_port = Some(30443);
     ext.external_local = true;
     ext.external_endpoints = vec![ep("10.42.0.6", 8443)];
+    let mut nodes = port(
+        name("default", "nodes", "", Protocol::Tcp),
+        "10.43.0.21",
+        8443,
+        vec![ep("10.42.0.6", 8443), ep("10.42.1.8", 8443)],
+    );
+    nodes.external_ips = vec!["192.0.2.11".parse().unwrap()];
+    nodes.node_port = Some(30444);
     let empty = port(
         name("default", "empty", "", Protocol::Tcp),
         "10.43.0.30",
@@ -99,7 +108,7 @@ fn small_model() -> ServiceModel {
         vec![],
     );
     let mut model = ServiceModel::default();
-    for p in [web, dns, ext, empty] {
+    for p in [web, dns, ext, nodes, empty] {
         model.ports.insert(p.name.clone(), p);
     }
     model
@@ -112,22 +121,33 @@ fn context() -> RuleContext {
     }
 }
 
+/// The transactions taking the table from `old` to `new`: new shared chains (when needed),
+/// then the changes.
 fn script_from(old: &ServiceModel, new: &ServiceModel) -> String {
     let mut programmed = Programmed::default();
     let before = desired(old, &context(), Family::Ipv4);
     for p in plan(&programmed, &before) {
         record(&mut programmed, &p, &before);
     }
+    let first = shared(&programmed, &before);
+    record_shared(&mut programmed, &first);
+    let classes = new_classes(&programmed, &before);
+    programmed.classes.extend(classes);
     let after = desired(new, &context(), Family::Ipv4);
+    let classes = new_classes(&programmed, &after);
+    let mut script = String::new();
+    if !classes.is_empty() {
+        script = render_classes(Family::Ipv4, &classes) + "# next transaction\n";
+    }
     let plans = plan(&programmed, &after);
-    render(Family::Ipv4, &plans.iter().collect::<Vec<_>>())
+    let changes = shared(&programmed, &after);
+    script + &render(Family::Ipv4, &plans.iter().collect::<Vec<_>>(), &changes)
 }
 
 #[test]
 fn full_ruleset_of_a_small_model_matches_golden() {
-    let cidrs = context().cluster_cidrs;
-    let full =
-        base_script(Family::Ipv4, &cidrs) + &script_from(&ServiceModel::default(), &small_model());
+    let full = base_script(Family::Ipv4, &context())
+        + &script_from(&ServiceModel::default(), &small_model());
     golden("full-ipv4.nft", &full);
 }
 
@@ -159,15 +179,27 @@ fn removing_a_service_deletes_elements_before_chains() {
 }
 
 #[test]
-fn adding_and_removing_an_endpoint_swaps_the_service_chain_only() {
+fn adding_and_removing_an_endpoint_changes_elements_only() {
     let old = small_model();
     let dns = name("kube-system", "dns", "dns", Protocol::Udp);
     let mut added = old.clone();
     let p = added.ports.get_mut(&dns).unwrap();
     p.cluster_endpoints.push(ep("10.42.1.9", 53));
     p.external_endpoints = p.cluster_endpoints.clone();
-    golden("add-endpoint.nft", &script_from(&old, &added));
-    golden("remove-endpoint.nft", &script_from(&added, &old));
+    let add = script_from(&old, &added);
+    golden("add-endpoint.nft", &add);
+    // The shared chain for two endpoints exists already (`default/nodes` uses it).
+    assert!(!add.contains("chain"), "{add}");
+    let remove = script_from(&added, &old);
+    golden("remove-endpoint.nft", &remove);
+    // Only a shared chain (for one endpoint, new to the table here) is created; none deleted.
+    assert_eq!(
+        remove.matches("add chain").count(),
+        remove
+            .matches("add chain ip skiff-proxy dnat-cluster-outside-")
+            .count()
+    );
+    assert!(!remove.contains("delete chain"), "{remove}");
 }
 
 #[test]
@@ -191,9 +223,12 @@ fn restart_claims_kernel_objects_and_changes_nothing_that_is_right() {
         .insert("service-OLDOLDOL-default/gone/tcp/".into());
     let mut programmed = Programmed {
         unowned,
+        classes: want.values().flat_map(|o| &o.classes).copied().collect(),
+        hairpin: want.values().flat_map(|o| &o.hairpin).copied().collect(),
         ..Programmed::default()
     };
     claim(&mut programmed, &want);
+    assert!(shared(&programmed, &want).is_empty());
     let plans = plan(&programmed, &want);
     assert_eq!(plans.len(), 1, "{plans:?}");
     assert_eq!(plans[0].owner, None);
@@ -219,10 +254,11 @@ fn a_refused_service_port_is_reported_and_the_others_are_programmed() {
         report.failures[0].name,
         name("default", "ext", "", Protocol::Tcp)
     );
-    assert_eq!(report.ports, 3);
+    assert_eq!(report.ports, 4);
     let log = log.lock().unwrap();
     let applied = log.applied.join("");
-    assert!(applied.contains("default/web/tcp/http") && applied.contains("kube-system/dns"));
+    assert!(applied.contains("default/web/tcp/http"));
+    assert!(applied.contains("10.43.0.53 . udp . 53 : goto dnat-cluster-1"));
     // A second sync retries only the failed port.
     drop(log);
     let report = dp.sync(&model).unwrap();
@@ -253,11 +289,12 @@ fn large_changes_are_split_between_whole_service_ports() {
     assert!(report.failures.is_empty());
     let log = log.lock().unwrap();
     // The fixed part, then several transactions.
-    assert!(log.applied.len() > 3, "{}", log.applied.len());
+    assert!(log.applied.len() >= 3, "{}", log.applied.len());
     for script in &log.applied[1..] {
+        // Each port's dispatch element travels with its endpoint element.
         assert_eq!(
-            script.matches("add chain").count(),
-            2 * script.matches("goto service-").count(),
+            script.matches(" . 80 . 0 : 10.42.1.").count(),
+            script.matches(" . 80 : goto dnat-cluster-1").count(),
             "{script}"
         );
     }
