@@ -5,6 +5,7 @@
 mod container;
 mod exec;
 mod monitor;
+mod publisher;
 mod sandbox;
 
 use std::sync::Arc;
@@ -13,9 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::service::{
-    ContainerConfig, ContainerFilter, ContainerId, ContainerStatus, EventHub, ExecResult,
-    RuntimeEvents, RuntimeService, SandboxConfig, SandboxFilter, SandboxId, SandboxStatus,
-    ServiceError,
+    ContainerConfig, ContainerFilter, ContainerId, ContainerStatus, ExecResult, RuntimeEvents,
+    RuntimeService, SandboxConfig, SandboxFilter, SandboxId, SandboxStatus, ServiceError,
 };
 
 use super::{Connection, ContainerdConfig};
@@ -30,7 +30,7 @@ pub struct ContainerdRuntime {
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
     pub(crate) config: Arc<ContainerdConfig>,
-    pub(crate) hub: EventHub,
+    pub(crate) hub: publisher::Publisher,
     _monitor: monitor::Monitor,
 }
 
@@ -41,7 +41,7 @@ impl ContainerdRuntime {
         conn: Connection,
         config: Arc<ContainerdConfig>,
     ) -> Result<Self, ServiceError> {
-        let hub = EventHub::new();
+        let hub = publisher::Publisher::default();
         let monitor = monitor::Monitor::spawn(conn.clone(), hub.clone()).await?;
         Ok(Self {
             inner: Arc::new(Inner {

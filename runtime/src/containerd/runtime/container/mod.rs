@@ -40,23 +40,26 @@ pub(crate) async fn start(inner: &Inner, id: &ContainerId) -> Result<(), Service
             state: state.name(),
         });
     }
-    let pid = task::start(&inner.conn, CALL, id.as_str()).await?;
+    // The start time is taken before the start, so it never follows the exit; the exit and
+    // OOM events of a process that dies at once are held until the start is published.
     let at = SystemTime::now();
-    records::set_labels(
+    let guard = inner.hub.starting(id.as_str());
+    let pid = task::start(&inner.conn, CALL, id.as_str()).await?;
+    let recorded = records::set_labels(
         &inner.conn,
         CALL,
         ObjectKind::Container,
         id.as_str(),
         &[(labels::STARTED_AT, labels::unix_nanos(at).to_string())],
     )
-    .await?;
+    .await;
     tracing::info!(container = %id, pid, "container started");
-    inner.hub.publish(RuntimeEvent::ContainerStarted {
+    guard.started(RuntimeEvent::ContainerStarted {
         id: id.clone(),
         pid,
         at,
     });
-    Ok(())
+    recorded
 }
 
 /// SIGTERM, SIGKILL after `grace`, and waits for the exit.

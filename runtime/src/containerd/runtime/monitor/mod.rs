@@ -20,9 +20,10 @@ use tonic::Streaming;
 
 use crate::containerd::labels;
 use crate::containerd::status::{is_not_found, OrBackend};
-use crate::service::{Call, ContainerId, EventHub, RuntimeEvent, ServiceError};
+use crate::service::{Call, ContainerId, RuntimeEvent, ServiceError};
 
 use super::super::Connection;
+use super::publisher::Publisher;
 use decode::MonitorEvent;
 
 /// How long subscribing (until the marker comes back) may take.
@@ -41,7 +42,7 @@ pub(crate) struct Monitor {
 impl Monitor {
     /// Subscribes to containerd's task events and starts publishing them to `hub`; fails only
     /// when this first subscription fails.
-    pub(crate) async fn spawn(conn: Connection, hub: EventHub) -> Result<Self, ServiceError> {
+    pub(crate) async fn spawn(conn: Connection, hub: Publisher) -> Result<Self, ServiceError> {
         let (stream, pending) = subscribe(&conn).await.or_backend(Call::Events)?;
         tracing::debug!(
             namespace = conn.namespace(),
@@ -126,7 +127,7 @@ async fn publish_marker(conn: &Connection, nonce: &[u8]) -> Result<(), tonic::St
 /// Handles events until aborted, resubscribing with backoff whenever the stream breaks.
 async fn follow(
     conn: Connection,
-    hub: EventHub,
+    hub: Publisher,
     mut stream: Streaming<Envelope>,
     mut pending: Vec<Envelope>,
 ) {
@@ -167,7 +168,7 @@ async fn follow(
 }
 
 /// Publishes what the envelope means for a Skiff container, after recording an OOM kill.
-async fn handle(conn: &Connection, hub: &EventHub, kinds: &mut KindCache, envelope: &Envelope) {
+async fn handle(conn: &Connection, hub: &Publisher, kinds: &mut KindCache, envelope: &Envelope) {
     let Some(event) = decode::decode(envelope, conn.namespace()) else {
         return;
     };
