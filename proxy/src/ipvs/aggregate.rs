@@ -1,28 +1,54 @@
 //! The desired state kept across syncs and updated port by port: a sync recomputes only the
 //! service ports that changed and reports which virtual servers, VIPs and masquerade elements
-//! they touched, so the work of one sync follows the size of the change. Pure.
+//! they touched, so the work of one sync follows the size of the change. It keeps a
+//! fingerprint and the names of each port's objects, not a copy of the model. Pure.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use super::desired::{clash, port_desired, PortDesired};
 use super::masq::MasqSets;
-use super::state::{DesiredServices, VirtualKey};
+use super::state::{DesiredService, VirtualKey};
 use crate::dataplane::PortFailure;
 use crate::model::{ServiceModel, ServicePort, ServicePortName};
+
+/// The objects one programmed port owns (its desired real servers are recomputed from the
+/// model when needed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Fragment {
+    keys: Vec<VirtualKey>,
+    vips: Vec<IpAddr>,
+    cluster_vips: Vec<VirtualKey>,
+    external_vips: Vec<VirtualKey>,
+    endpoint_ips: Vec<IpAddr>,
+}
+
+impl From<&PortDesired> for Fragment {
+    fn from(p: &PortDesired) -> Self {
+        Self {
+            keys: p.services.iter().map(|(k, _)| *k).collect(),
+            vips: p.vips.clone(),
+            cluster_vips: p.cluster_vips.clone(),
+            external_vips: p.external_vips.clone(),
+            endpoint_ips: p.endpoint_ips.iter().copied().collect(),
+        }
+    }
+}
 
 /// The desired state of every programmed service port.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
-    ports: BTreeMap<ServicePortName, (ServicePort, PortDesired)>,
-    /// Virtual servers.
-    pub services: DesiredServices,
+    ports: BTreeMap<ServicePortName, (u64, Fragment)>,
     /// Which port owns each virtual server.
     pub owners: BTreeMap<VirtualKey, ServicePortName>,
     vip_refs: BTreeMap<IpAddr, usize>,
     endpoint_refs: BTreeMap<IpAddr, usize>,
     /// The masquerade sets.
     pub masq: MasqSets,
+    scheduler: String,
+    node_ips: Vec<IpAddr>,
 }
 
 /// What one update changed.
@@ -41,6 +67,22 @@ pub struct Update {
 }
 
 impl Aggregate {
+    /// The desired virtual server `key`, computed from its port in `model` (the model of the
+    /// last update).
+    pub fn service(&self, model: &ServiceModel, key: &VirtualKey) -> Option<DesiredService> {
+        let port = model.ports.get(self.owners.get(key)?)?;
+        port_desired(port, &self.scheduler, &self.node_ips)?
+            .services
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s)
+    }
+
+    /// Every desired virtual server's key.
+    pub fn keys(&self) -> impl Iterator<Item = &VirtualKey> {
+        self.owners.keys()
+    }
+
     /// Whether `vip` is wanted on the dummy interface.
     pub fn wants_vip(&self, vip: &IpAddr) -> bool {
         self.vip_refs.contains_key(vip)
@@ -53,65 +95,61 @@ impl Aggregate {
 
     /// Brings the aggregate to `model`, recomputing only ports that differ from the last one.
     pub fn update(&mut self, model: &ServiceModel, scheduler: &str, node_ips: &[IpAddr]) -> Update {
-        let gone: Vec<ServicePortName> = self
-            .ports
-            .keys()
-            .filter(|n| !model.ports.contains_key(*n))
-            .cloned()
-            .collect();
-        let changed: Vec<&ServicePort> = model
-            .ports
-            .values()
-            .filter(|p| self.ports.get(&p.name).is_none_or(|(old, _)| old != *p))
-            .collect();
+        if self.scheduler != scheduler || self.node_ips != node_ips {
+            // Every port's virtual servers change: start over.
+            *self = Self {
+                scheduler: scheduler.to_string(),
+                node_ips: node_ips.to_vec(),
+                ..Self::default()
+            };
+        }
+        let (gone, changed) = compare(&self.ports, &model.ports);
         let mut update = Update::default();
-        let fresh: Vec<(&ServicePort, Option<PortDesired>)> = changed
-            .iter()
-            .map(|p| (*p, port_desired(p, scheduler, node_ips)))
+        let fresh: Vec<(&ServicePort, u64, Option<PortDesired>)> = changed
+            .into_iter()
+            .map(|(p, print)| (p, print, port_desired(p, scheduler, node_ips)))
             .collect();
+        let mut endpoints = BTreeSet::new();
         let old_parts = gone
             .iter()
-            .chain(changed.iter().map(|p| &p.name))
-            .filter_map(|n| self.ports.get(n).map(|(_, d)| d));
-        let mut endpoints = BTreeSet::new();
-        for part in old_parts.chain(fresh.iter().filter_map(|(_, d)| d.as_ref())) {
-            update.touched.extend(part.services.iter().map(|(k, _)| *k));
+            .chain(fresh.iter().map(|(p, _, _)| &p.name))
+            .filter_map(|n| self.ports.get(n).map(|(_, f)| f.clone()));
+        let new_parts: Vec<Fragment> = fresh
+            .iter()
+            .filter_map(|(_, _, d)| d.as_ref().map(Fragment::from))
+            .collect();
+        for part in old_parts.collect::<Vec<_>>().iter().chain(&new_parts) {
+            update.touched.extend(part.keys.iter().copied());
             update.vips.extend(part.vips.iter().copied());
             endpoints.extend(part.endpoint_ips.iter().copied());
         }
         update.masq_before = self.restrict(&update.touched, &endpoints);
 
-        for name in gone.iter().chain(changed.iter().map(|p| &p.name)) {
+        for name in gone.iter().chain(fresh.iter().map(|(p, _, _)| &p.name)) {
             if let Some((_, part)) = self.ports.remove(name) {
                 self.remove(name, &part);
             }
         }
-        for (port, part) in fresh {
-            let Some(part) = part else {
-                // Headless: nothing to program, remembered so it is not recomputed.
-                self.ports
-                    .insert(port.name.clone(), (port.clone(), PortDesired::default()));
-                continue;
-            };
+        for (port, print, part) in fresh {
+            let part = part.as_ref().map(Fragment::from).unwrap_or_default();
             let taken = part
-                .services
+                .keys
                 .iter()
-                .find_map(|(k, _)| self.owners.get(k).map(|o| (*k, o.clone())));
+                .find_map(|k| self.owners.get(k).map(|o| (*k, o.clone())));
             if let Some((k, owner)) = taken {
                 update.failures.push(clash(&port.name, &k, &owner));
                 continue;
             }
             self.add(&port.name, &part);
-            self.ports.insert(port.name.clone(), (port.clone(), part));
+            self.ports.insert(port.name.clone(), (print, part));
         }
         update.masq_after = self.restrict(&update.touched, &endpoints);
         update
     }
 
-    fn add(&mut self, name: &ServicePortName, part: &PortDesired) {
-        for (k, svc) in &part.services {
+    fn add(&mut self, name: &ServicePortName, part: &Fragment) {
+        for k in &part.keys {
             self.owners.insert(*k, name.clone());
-            self.services.insert(*k, svc.clone());
         }
         for ip in &part.vips {
             *self.vip_refs.entry(*ip).or_default() += 1;
@@ -129,11 +167,10 @@ impl Aggregate {
             .extend(part.external_vips.iter().copied());
     }
 
-    fn remove(&mut self, name: &ServicePortName, part: &PortDesired) {
-        for (k, _) in &part.services {
+    fn remove(&mut self, name: &ServicePortName, part: &Fragment) {
+        for k in &part.keys {
             if self.owners.get(k) == Some(name) {
                 self.owners.remove(k);
-                self.services.remove(k);
                 self.masq.cluster_vips.remove(k);
                 self.masq.external_vips.remove(k);
             }
@@ -167,6 +204,69 @@ impl Aggregate {
                 .collect(),
         }
     }
+}
+
+/// A fingerprint of every field of a port. The exhaustive pattern makes a new model field a
+/// compile error here until it is included.
+pub fn fingerprint(port: &ServicePort) -> u64 {
+    let ServicePort {
+        name,
+        cluster_ips,
+        port,
+        protocol,
+        node_port,
+        external_ips,
+        load_balancer_ips,
+        affinity_timeout,
+        external_local,
+        internal_local,
+        health_check_node_port,
+        cluster_endpoints,
+        external_endpoints,
+        local_ready_endpoints,
+    } = port;
+    let mut h = DefaultHasher::new();
+    (
+        name,
+        cluster_ips,
+        port,
+        protocol,
+        node_port,
+        external_ips,
+        load_balancer_ips,
+    )
+        .hash(&mut h);
+    (
+        affinity_timeout,
+        external_local,
+        internal_local,
+        health_check_node_port,
+    )
+        .hash(&mut h);
+    (cluster_endpoints, external_endpoints, local_ready_endpoints).hash(&mut h);
+    h.finish()
+}
+
+/// Walks both name-ordered maps once: the names only the cache has, and the ports that are
+/// new or differ (with their fingerprints).
+fn compare<'m>(
+    cache: &BTreeMap<ServicePortName, (u64, Fragment)>,
+    model: &'m BTreeMap<ServicePortName, ServicePort>,
+) -> (Vec<ServicePortName>, Vec<(&'m ServicePort, u64)>) {
+    let (mut gone, mut changed) = (Vec::new(), Vec::new());
+    let mut old = cache.iter().peekable();
+    for (name, port) in model {
+        while let Some((n, _)) = old.next_if(|(n, _)| *n < name) {
+            gone.push(n.clone());
+        }
+        let print = fingerprint(port);
+        match old.next_if(|(n, _)| *n == name) {
+            Some((_, (cached, _))) if *cached == print => {}
+            _ => changed.push((port, print)),
+        }
+    }
+    gone.extend(old.map(|(n, _)| n.clone()));
+    (gone, changed)
 }
 
 /// Counts one more reference; true when it is the first.

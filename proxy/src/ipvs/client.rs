@@ -22,7 +22,8 @@ use super::codec::{
 const RECV_BUF: usize = 64 * 1024;
 /// Requests packed into one datagram before it is sent.
 const SEND_CHUNK: usize = 32 * 1024;
-/// Requests in flight before ACKs are read; their ACKs must fit the socket's receive buffer.
+/// Requests sent before a barrier is awaited; their error answers must fit the socket's
+/// receive buffer.
 const WINDOW: usize = 4096;
 /// The receive buffer asked for, so a window of ACKs never overruns it.
 const SOCKET_RCVBUF: libc::c_int = 16 * 1024 * 1024;
@@ -170,55 +171,54 @@ impl IpvsSocket {
 
     /// Sends every request (pipelined, in order) and returns each one's outcome, errors
     /// matched by sequence number. Fails as a whole only when the socket does.
+    ///
+    /// Requests go without `NLM_F_ACK`: the kernel answers only failures, and an info request
+    /// with an ACK after each window of requests marks that all before it were processed
+    /// (netlink handles a socket's requests in order). One ACK per window instead of one per
+    /// request spares the kernel an answer and this process a receive per change.
     pub fn execute(
         &mut self,
         requests: &[IpvsMessage],
     ) -> Result<Vec<Result<(), io::Error>>, IpvsError> {
-        let mut outcomes: Vec<Option<Result<(), io::Error>>> =
-            (0..requests.len()).map(|_| None).collect();
-        let first_seq = self.seq.wrapping_add(1).max(1);
-        let mut pending = 0usize;
+        let mut outcomes: Vec<Result<(), io::Error>> = Vec::with_capacity(requests.len());
+        let barrier = IpvsMessage {
+            cmd: IpvsCmd::GetInfo,
+            attrs: vec![],
+        };
         let mut chunk = Vec::with_capacity(SEND_CHUNK + 1024);
-        for (i, req) in requests.iter().enumerate() {
-            self.encode(req, NLM_F_REQUEST | NLM_F_ACK, &mut chunk);
-            self.writes += 1;
-            pending += 1;
-            let last = i + 1 == requests.len();
-            if chunk.len() >= SEND_CHUNK || last {
-                self.socket.send(&chunk, 0).map_err(io_err("send"))?;
-                chunk.clear();
-            }
-            let limit = if last { 0 } else { WINDOW };
-            while pending > limit {
-                pending -= self.read_acks(first_seq, &mut outcomes)?;
-            }
-        }
-        Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(()))).collect())
-    }
-
-    /// Reads one datagram of ACKs; returns how many requests it answered.
-    fn read_acks(
-        &mut self,
-        first_seq: u32,
-        outcomes: &mut [Option<Result<(), io::Error>>],
-    ) -> Result<usize, IpvsError> {
-        let mut answered = 0;
-        self.recv_datagram(|frame| {
-            let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(frame)
-                .map_err(|e| decode(e.to_string()))?;
-            let index = m.header.sequence_number.wrapping_sub(first_seq) as usize;
-            if let (NetlinkPayload::Error(e), Some(slot)) = (m.payload, outcomes.get_mut(index)) {
-                if slot.is_none() {
-                    *slot = Some(match e.code {
-                        None => Ok(()),
-                        Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
-                    });
-                    answered += 1;
+        for window in requests.chunks(WINDOW) {
+            let first_seq = self.seq.wrapping_add(1).max(1);
+            for req in window {
+                self.encode(req, NLM_F_REQUEST, &mut chunk);
+                self.writes += 1;
+                if chunk.len() >= SEND_CHUNK {
+                    self.socket.send(&chunk, 0).map_err(io_err("send"))?;
+                    chunk.clear();
                 }
             }
-            Ok(false)
-        })?;
-        Ok(answered)
+            let barrier_seq = self.encode(&barrier, NLM_F_REQUEST | NLM_F_ACK, &mut chunk);
+            self.socket.send(&chunk, 0).map_err(io_err("send"))?;
+            chunk.clear();
+            let base = outcomes.len();
+            outcomes.extend(window.iter().map(|_| Ok(())));
+            let slots = &mut outcomes[base..];
+            self.read_until(|frame| {
+                let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(frame)
+                    .map_err(|e| decode(e.to_string()))?;
+                let seq = m.header.sequence_number;
+                if let NetlinkPayload::Error(e) = m.payload {
+                    if seq == barrier_seq {
+                        return Ok(true);
+                    }
+                    let index = seq.wrapping_sub(first_seq) as usize;
+                    if let (Some(code), Some(slot)) = (e.code, slots.get_mut(index)) {
+                        *slot = Err(io::Error::from_raw_os_error(-code.get()));
+                    }
+                }
+                Ok(false)
+            })?;
+        }
+        Ok(outcomes)
     }
 
     /// Dumps with `request` and returns every reply.

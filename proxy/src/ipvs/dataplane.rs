@@ -14,7 +14,8 @@ use super::host::{apply_sysctls, Conntrack, ConntrackTool};
 use super::kernel::{dest_dump_key, IpvsKernel};
 use super::masq::{delta_script, full_script, MasqPolicy};
 use super::state::{
-    diff, draining, record, DesiredServices, IpvsOp, Programmed, ProgrammedService, VirtualKey,
+    diff, draining, record, DesiredService, DesiredServices, IpvsOp, Programmed, ProgrammedService,
+    VirtualKey,
 };
 use super::vip::{DummyLink, VipLink};
 use super::wire::{parse_dest, parse_service, request};
@@ -24,6 +25,9 @@ use crate::model::{Protocol, ServiceModel};
 use crate::nft::NftKernel;
 
 const BACKEND: &str = "ipvs";
+
+/// Changes turned into requests and sent at a time.
+const REQUEST_BATCH: usize = 4096;
 
 fn failed<E: std::error::Error + Send + Sync + 'static>(
     operation: &'static str,
@@ -50,8 +54,8 @@ pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = NftRunner, C = Connt
     /// Whether the first sync after load (which reconciles everything) is done.
     reconciled: bool,
     aggregate: Aggregate,
-    /// Virtual servers holding draining real servers.
-    draining: BTreeSet<VirtualKey>,
+    /// Virtual servers holding draining real servers, with what is desired of them.
+    draining: DesiredServices,
 }
 
 impl<K, L, N, C> std::fmt::Debug for IpvsDataplane<K, L, N, C> {
@@ -89,7 +93,7 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             masq_written: false,
             reconciled: false,
             aggregate: Aggregate::default(),
-            draining: BTreeSet::new(),
+            draining: DesiredServices::new(),
         }
     }
 
@@ -109,18 +113,19 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
         if self.draining.is_empty() {
             return Ok(0);
         }
-        let keys = std::mem::take(&mut self.draining);
+        let wanted = std::mem::take(&mut self.draining);
+        let keys: BTreeSet<VirtualKey> = wanted.keys().copied().collect();
         for key in &keys {
             self.refresh(key)?;
         }
-        let plan = diff(&self.subset(&keys), &self.wanted_subset(&keys));
+        let plan = diff(&self.subset(&keys), &wanted);
         let ops: Vec<IpvsOp> = plan
             .ops
             .into_iter()
             .filter(|op| matches!(op, IpvsOp::DelReal(..)))
             .collect();
         let (applied, _) = self.execute(&ops)?;
-        self.note_draining(&keys);
+        self.note_draining(&keys, &wanted);
         Ok(applied)
     }
 
@@ -130,19 +135,24 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             .collect()
     }
 
-    fn wanted_subset(&self, keys: &BTreeSet<VirtualKey>) -> DesiredServices {
+    fn wanted_subset(&self, model: &ServiceModel, keys: &BTreeSet<VirtualKey>) -> DesiredServices {
         keys.iter()
-            .filter_map(|k| self.aggregate.services.get(k).map(|d| (*k, d.clone())))
+            .filter_map(|k| self.aggregate.service(model, k).map(|d| (*k, d)))
             .collect()
     }
 
-    /// Re-derives which of `keys` hold draining real servers.
-    fn note_draining(&mut self, keys: &BTreeSet<VirtualKey>) {
-        let still = draining(&self.subset(keys), &self.wanted_subset(keys));
+    /// Re-derives which of `keys` hold draining real servers, given what is desired of them.
+    fn note_draining(&mut self, keys: &BTreeSet<VirtualKey>, wanted: &DesiredServices) {
         for k in keys {
             self.draining.remove(k);
         }
-        self.draining.extend(still);
+        for k in draining(&self.subset(keys), wanted) {
+            let desired = wanted.get(&k).cloned().unwrap_or_else(|| DesiredService {
+                spec: self.programmed[&k].spec.clone(),
+                reals: BTreeSet::new(),
+            });
+            self.draining.insert(k, desired);
+        }
     }
 
     /// Re-reads the real servers (weights, connection counts) of one virtual server.
@@ -166,20 +176,23 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
         if ops.is_empty() {
             return Ok((0, Vec::new()));
         }
-        let requests: Vec<_> = ops.iter().map(request).collect();
-        let outcomes = self
-            .kernel
-            .execute(&requests)
-            .map_err(failed("programming virtual servers"))?;
         let mut ok = 0;
         let mut failures = Vec::new();
-        for (op, outcome) in ops.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {
-                    record(&mut self.programmed, op);
-                    ok += 1;
+        // Requests are built a batch at a time, so a full load never holds them all.
+        for batch in ops.chunks(REQUEST_BATCH) {
+            let requests: Vec<_> = batch.iter().map(request).collect();
+            let outcomes = self
+                .kernel
+                .execute(&requests)
+                .map_err(failed("programming virtual servers"))?;
+            for (op, outcome) in batch.iter().zip(outcomes) {
+                match outcome {
+                    Ok(()) => {
+                        record(&mut self.programmed, op);
+                        ok += 1;
+                    }
+                    Err(e) => failures.push((op.clone(), e)),
                 }
-                Err(e) => failures.push((op.clone(), e)),
             }
         }
         Ok((ok, failures))
@@ -305,17 +318,18 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
         if !self.reconciled {
             // The first sync after load reconciles everything the kernel holds.
             touched.extend(self.programmed.keys().copied());
-            touched.extend(self.aggregate.services.keys().copied());
+            touched.extend(self.aggregate.keys().copied());
             vips.extend(self.bound.iter().copied());
             vips.extend(self.aggregate.vips().copied());
         }
-        let draining_now: Vec<VirtualKey> = self.draining.iter().copied().collect();
+        let draining_now: Vec<VirtualKey> = self.draining.keys().copied().collect();
         for key in draining_now {
             self.refresh(&key)?;
             touched.insert(key);
         }
         let mut changes = self.sync_vips(&vips, true)?;
-        let mut plan = diff(&self.subset(&touched), &self.wanted_subset(&touched));
+        let wanted = self.wanted_subset(model, &touched);
+        let mut plan = diff(&self.subset(&touched), &wanted);
         // A real server about to go is deleted only if the kernel's counts say it is idle.
         let retiring: BTreeSet<VirtualKey> = plan
             .ops
@@ -329,11 +343,11 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
             for key in &retiring {
                 self.refresh(key)?;
             }
-            plan = diff(&self.subset(&touched), &self.wanted_subset(&touched));
+            plan = diff(&self.subset(&touched), &wanted);
         }
         let (applied, op_failures) = self.execute(&plan.ops)?;
         changes += applied;
-        self.note_draining(&touched);
+        self.note_draining(&touched, &wanted);
         for (vs, real) in &plan.clear_conntrack {
             if let Err(e) = self
                 .conntrack

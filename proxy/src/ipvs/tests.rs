@@ -616,10 +616,11 @@ fn aggregate_reports_a_clashing_port_until_the_holder_goes() {
             .len(),
         1
     );
-    let update = agg.update(&model(vec![b]), "rr", &[]);
+    let only_b = model(vec![b]);
+    let update = agg.update(&only_b, "rr", &[]);
     assert!(update.failures.is_empty());
     assert_eq!(
-        agg.services[&vk("10.96.0.10", 80)].reals,
+        agg.service(&only_b, &vk("10.96.0.10", 80)).unwrap().reals,
         BTreeSet::from([rk("10.2.0.9", 8080)])
     );
 }
