@@ -7,17 +7,19 @@ use std::time::Instant;
 use skiff_cni::nft::{NftError, NftRunner};
 
 use super::base::base_script;
-use super::desired::{desired, Desired, MapName, RuleContext};
+use super::desired::{port_objects, Desired, MapName, PortObjects, RuleContext};
 use super::kernel::NftKernel;
 use super::listing::{read_chains, read_hairpin, read_map, read_sets};
 use super::naming::{Family, TABLE};
 use super::plan::{
-    claim, new_classes, plan, record, record_shared, render, render_classes, shared, PortPlan,
-    Programmed, Shared,
+    claim_port, leftovers, new_classes, port_change, record, render, render_classes, Inventory,
+    PortPlan,
 };
+use super::store::{fingerprint, hairpin_changes, record_shared, Programmed, Shared};
 use super::NftConfig;
 use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::ServiceModel;
+use crate::model::ServicePortName;
 
 const BACKEND: &str = "nftables";
 
@@ -132,7 +134,7 @@ impl<K: NftKernel> NftDataplane<K> {
         f: Family,
         plans: &[&PortPlan],
         shared: Shared,
-        desired: &Desired,
+        desired: &Chunk,
         failures: &mut Vec<PortFailure>,
     ) -> usize {
         if plans.is_empty() && shared.is_empty() {
@@ -143,7 +145,8 @@ impl<K: NftKernel> NftDataplane<K> {
             Ok(()) => {
                 let programmed = self.tables.get_mut(&f).expect("base applied before plans");
                 for p in plans {
-                    record(programmed, p, desired);
+                    let fp = p.owner.as_ref().map_or(0, |n| desired.fingerprint(n));
+                    record(programmed, p, &desired.objects, fp);
                 }
                 record_shared(programmed, &shared);
                 shared.changes() + plans.iter().map(|p| p.changes()).sum::<usize>()
@@ -181,23 +184,11 @@ impl<K: NftKernel> NftDataplane<K> {
         }
     }
 
-    fn sync_family(
-        &mut self,
-        f: Family,
-        model: &ServiceModel,
-        report: &mut SyncReport,
-    ) -> Result<(), DataplaneError> {
-        let ctx = self.rule_context(f);
-        let desired = desired(model, &ctx, f);
-        if !self.tables.contains_key(&f) {
-            if desired.is_empty() {
-                return Ok(());
-            }
-            self.apply_base(f, Programmed::default())?;
-        }
-        let programmed = self.tables.get_mut(&f).expect("base applied above");
-        claim(programmed, &desired);
-        let classes = new_classes(programmed, &desired);
+    /// Creates the shared chains `chunk` needs, then applies its plans with the hairpin
+    /// changes they make (every address looked at with `everything`).
+    fn apply_chunk(&mut self, f: Family, chunk: Chunk, everything: bool, report: &mut SyncReport) {
+        let programmed = self.tables.get_mut(&f).expect("base applied before plans");
+        let classes = new_classes(programmed, &chunk.objects);
         if !classes.is_empty() {
             // A transaction of its own: see `render_classes`. Ports whose chain is missing
             // after a failure fail below.
@@ -211,29 +202,113 @@ impl<K: NftKernel> NftDataplane<K> {
                     "cannot create the shared dnat chains"),
             }
         }
-        let programmed = self.tables.get(&f).expect("base applied above");
-        let plans = plan(programmed, &desired);
-        let (first, mut last) = shared(programmed, &desired).split();
-        // Hairpin additions go with the first transaction, hairpin deletions with the last.
-        // Very large changes go in several transactions, each holding whole service ports.
-        let mut pending = Some(first);
-        let mut batch: Vec<&PortPlan> = Vec::new();
-        let mut weight = 0;
-        for p in &plans {
-            if !batch.is_empty() && weight + p.weight() > self.config.max_transaction_lines {
-                let extra = pending.take().unwrap_or_default();
-                report.changes +=
-                    self.apply_plans(f, &batch, extra, &desired, &mut report.failures);
-                batch.clear();
-                weight = 0;
+        let programmed = self.tables.get(&f).expect("base applied before plans");
+        let shared = hairpin_changes(programmed, &chunk.objects, &chunk.plans, everything);
+        let plans: Vec<&PortPlan> = chunk.plans.iter().collect();
+        report.changes += self.apply_plans(f, &plans, shared, &chunk, &mut report.failures);
+    }
+
+    /// Brings `f`'s table to `model`. Ports whose fingerprint matches what the table holds are
+    /// skipped; the others are computed, diffed and applied in chunks of at most
+    /// [`NftConfig::max_transaction_lines`], so a full load never holds every port's objects.
+    fn sync_family(
+        &mut self,
+        f: Family,
+        model: &ServiceModel,
+        report: &mut SyncReport,
+    ) -> Result<(), DataplaneError> {
+        let ctx = self.rule_context(f);
+        if !self.tables.contains_key(&f) {
+            let any = model
+                .ports
+                .values()
+                .any(|p| p.cluster_ips.iter().any(|ip| Family::of(ip) == f));
+            if !any {
+                return Ok(());
             }
-            weight += p.weight();
-            batch.push(p);
+            self.apply_base(f, Programmed::default())?;
         }
-        let mut extra = pending.take().unwrap_or_default();
-        extra.delete_hairpin = std::mem::take(&mut last.delete_hairpin);
-        report.changes += self.apply_plans(f, &batch, extra, &desired, &mut report.failures);
+        let max = self.config.max_transaction_lines;
+        let programmed = self.tables.get(&f).expect("base applied above");
+        let restarted = !programmed.unowned.is_empty();
+        let removed: Vec<ServicePortName> = programmed
+            .ports
+            .keys()
+            .filter(|name| !model.ports.contains_key(*name))
+            .cloned()
+            .collect();
+        let mut chunk = Chunk::default();
+        let wanted = removed
+            .iter()
+            .map(|name| (name, None))
+            .chain(model.ports.iter().map(|(name, port)| (name, Some(port))));
+        for (name, port) in wanted {
+            let programmed = self.tables.get_mut(&f).expect("base applied above");
+            let fp = port.map_or(0, fingerprint);
+            let stored = programmed.ports.get(name);
+            if port.is_some() && !restarted && stored.is_some_and(|s| s.fingerprint == fp) {
+                continue;
+            }
+            let objects = port.and_then(|p| port_objects(p, &ctx, f));
+            if objects.is_none() && stored.is_none() {
+                continue;
+            }
+            if let Some(objects) = &objects {
+                claim_port(programmed, name, objects);
+            }
+            let plan = port_change(programmed, name, objects.as_ref());
+            if plan.changes() == 0 {
+                // The objects are right already: only the fingerprint is new.
+                if let Some(objects) = &objects {
+                    programmed.store(name, fp, &Inventory::of(objects));
+                }
+                continue;
+            }
+            if !chunk.plans.is_empty() && chunk.weight + plan.weight() > max {
+                self.apply_chunk(f, std::mem::take(&mut chunk), false, report);
+            }
+            chunk.push(name, fp, objects, plan);
+        }
+        let programmed = self.tables.get(&f).expect("base applied above");
+        if let Some(plan) = leftovers(programmed) {
+            chunk.plans.push(plan);
+        }
+        self.apply_chunk(f, chunk, restarted, report);
         Ok(())
+    }
+}
+
+/// Changed ports of a sync applied together: their desired objects and plans.
+#[derive(Default)]
+struct Chunk {
+    /// Desired objects of the ports that keep some.
+    objects: Desired,
+    /// Fingerprints of the ports the objects were computed from.
+    fingerprints: BTreeMap<ServicePortName, u64>,
+    /// One plan per port (and the removal of leftovers, last).
+    plans: Vec<PortPlan>,
+    /// Script lines the plans take.
+    weight: usize,
+}
+
+impl Chunk {
+    fn push(
+        &mut self,
+        name: &ServicePortName,
+        fp: u64,
+        objects: Option<PortObjects>,
+        plan: PortPlan,
+    ) {
+        if let Some(objects) = objects {
+            self.objects.insert(name.clone(), objects);
+            self.fingerprints.insert(name.clone(), fp);
+        }
+        self.weight += plan.weight();
+        self.plans.push(plan);
+    }
+
+    fn fingerprint(&self, name: &ServicePortName) -> u64 {
+        self.fingerprints.get(name).copied().unwrap_or(0)
     }
 }
 

@@ -225,7 +225,7 @@ fn socket(ip: &IpAddr, port: u16) -> String {
 }
 
 /// Objects of one port in one family; `None` when it has no cluster IP there.
-fn port_objects(sp: &ServicePort, ctx: &RuleContext, f: Family) -> Option<PortObjects> {
+pub fn port_objects(sp: &ServicePort, ctx: &RuleContext, f: Family) -> Option<PortObjects> {
     let cluster_ips = of_family(&sp.cluster_ips, f);
     if cluster_ips.is_empty() {
         return None;

@@ -28,19 +28,23 @@ mod kernel;
 mod listing;
 mod naming;
 mod plan;
+mod store;
 
 #[cfg(test)]
 mod tests;
 
 pub use base::{base_script, MASQUERADE_MARK, MASQUERADE_PORTS};
 pub use dataplane::NftDataplane;
-pub use desired::{desired, Desired, DnatClass, DnatKind, MapName, PortObjects, RuleContext};
+pub use desired::{
+    desired, port_objects, Desired, DnatClass, DnatKind, MapName, PortObjects, RuleContext,
+};
 pub use kernel::{FakeNft, FakeNftLog, NftKernel};
 pub use naming::{Family, TABLE};
 pub use plan::{
-    claim, new_classes, plan, record, record_shared, render, render_classes, shared, Inventory,
-    PortPlan, Programmed, Shared,
+    claim, claim_port, leftovers, new_classes, plan, plan_changes, port_change, record, render,
+    render_classes, Inventory, PortPlan,
 };
+pub use store::{fingerprint, hairpin_changes, record_shared, Programmed, Shared, Stored};
 
 use ipnet::IpNet;
 

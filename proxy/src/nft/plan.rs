@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::desired::{Desired, DnatClass, ElementKey, MapName, PortObjects};
 use super::naming::{Family, TABLE};
+use super::store::{Programmed, Shared, Stored};
 use crate::model::ServicePortName;
 
 /// Objects known to be in the kernel (chains are known by name: a name fixes the content).
@@ -39,72 +40,15 @@ impl Inventory {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-/// What one table holds: objects of known service ports, and objects read from the kernel at
-/// start that no sync has claimed yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Programmed {
-    /// Objects by owning service port.
-    pub ports: BTreeMap<ServicePortName, Inventory>,
-    /// Objects read from the kernel, owner unknown.
-    pub unowned: Inventory,
-    /// Shared `dnat-*` chains in the table.
-    pub classes: BTreeSet<DnatClass>,
-    /// Addresses in the `hairpin` set.
-    pub hairpin: BTreeSet<IpAddr>,
-}
-
-impl Programmed {
-    /// Number of objects.
-    pub fn objects(&self) -> usize {
-        self.ports.values().map(Inventory::len).sum::<usize>()
-            + self.unowned.len()
-            + self.classes.len()
-            + self.hairpin.len()
-    }
-}
-
-/// Changes of the `hairpin` set, which service ports share.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Shared {
-    /// Addresses to add to the `hairpin` set.
-    pub add_hairpin: Vec<IpAddr>,
-    /// Addresses to delete from the `hairpin` set.
-    pub delete_hairpin: Vec<IpAddr>,
-}
-
-impl Shared {
-    /// Number of changed objects.
-    pub fn changes(&self) -> usize {
-        self.add_hairpin.len() + self.delete_hairpin.len()
-    }
-
-    /// Whether it changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.changes() == 0
-    }
-
-    /// Splits into what goes before every port's changes (additions) and after (deletions).
-    pub fn split(self) -> (Shared, Shared) {
-        let first = Shared {
-            add_hairpin: self.add_hairpin,
-            delete_hairpin: Vec::new(),
-        };
-        let last = Shared {
-            add_hairpin: Vec::new(),
-            delete_hairpin: self.delete_hairpin,
-        };
-        (first, last)
-    }
-}
-
-/// The hairpin changes `desired` needs beyond `programmed`.
-pub fn shared(programmed: &Programmed, desired: &Desired) -> Shared {
-    let hairpin: BTreeSet<IpAddr> = desired.values().flat_map(|o| &o.hairpin).copied().collect();
-    Shared {
-        add_hairpin: hairpin.difference(&programmed.hairpin).copied().collect(),
-        delete_hairpin: programmed.hairpin.difference(&hairpin).copied().collect(),
+    /// Endpoint addresses its endpoint-map elements name (values `addr . port`): the
+    /// addresses it needs in the `hairpin` set.
+    pub fn hairpin(&self) -> BTreeSet<IpAddr> {
+        self.elements
+            .iter()
+            .filter(|((map, _), _)| !map.holds_verdicts())
+            .filter_map(|(_, value)| value.split(" . ").next()?.parse().ok())
+            .collect()
     }
 }
 
@@ -142,14 +86,6 @@ pub fn render_classes(family: Family, classes: &[DnatClass]) -> String {
         );
     }
     s
-}
-
-/// `programmed` after `shared` was applied.
-pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
-    programmed.hairpin.extend(&shared.add_hairpin);
-    for ip in &shared.delete_hairpin {
-        programmed.hairpin.remove(ip);
-    }
 }
 
 /// The changes of one service port (or, with no owner, the removal of unclaimed objects).
@@ -193,30 +129,40 @@ impl PortPlan {
 /// Moves objects read from the kernel to the desired service port that names them, so a
 /// restarted proxy changes only what differs (an element keeps the verdict the kernel has).
 pub fn claim(programmed: &mut Programmed, desired: &Desired) {
-    let unowned = &mut programmed.unowned;
-    if unowned.is_empty() {
+    for (name, objects) in desired {
+        claim_port(programmed, name, objects);
+    }
+}
+
+/// [`claim`] for one port.
+pub fn claim_port(programmed: &mut Programmed, name: &ServicePortName, objects: &PortObjects) {
+    if programmed.unowned.is_empty() {
         return;
     }
-    for (name, objects) in desired {
-        let inv = programmed.ports.entry(name.clone()).or_default();
-        for chain in objects.chains.keys() {
-            if unowned.chains.remove(chain) {
-                inv.chains.insert(chain.clone());
-            }
+    let mut inv = programmed
+        .ports
+        .get(name)
+        .map(Stored::inventory)
+        .unwrap_or_default();
+    let unowned = &mut programmed.unowned;
+    let before = inv.len();
+    for chain in objects.chains.keys() {
+        if unowned.chains.remove(chain) {
+            inv.chains.insert(chain.clone());
         }
-        for set in &objects.sets {
-            if unowned.sets.remove(set) {
-                inv.sets.insert(set.clone());
-            }
+    }
+    for set in &objects.sets {
+        if unowned.sets.remove(set) {
+            inv.sets.insert(set.clone());
         }
-        for key in objects.elements.keys() {
-            if let Some(verdict) = unowned.elements.remove(key) {
-                inv.elements.insert(key.clone(), verdict);
-            }
+    }
+    for key in objects.elements.keys() {
+        if let Some(verdict) = unowned.elements.remove(key) {
+            inv.elements.insert(key.clone(), verdict);
         }
-        if inv.is_empty() {
-            programmed.ports.remove(name);
-        }
+    }
+    if inv.len() > before {
+        programmed.store(name, 0, &inv);
     }
 }
 
@@ -224,27 +170,57 @@ pub fn claim(programmed: &mut Programmed, desired: &Desired) {
 /// changed ports, then the removal of kernel objects nothing claimed, once no element refers
 /// to them any more. Ports with nothing to change have no plan.
 pub fn plan(programmed: &Programmed, desired: &Desired) -> Vec<PortPlan> {
-    let empty = Inventory::default();
-    let removed = programmed
+    let removed: Vec<ServicePortName> = programmed
         .ports
+        .keys()
+        .filter(|name| !desired.contains_key(*name))
+        .cloned()
+        .collect();
+    plan_changes(programmed, desired, &removed)
+}
+
+/// The plans of [`plan`] when only the ports of `changed` and `removed` may differ from what
+/// `programmed` holds.
+pub fn plan_changes(
+    programmed: &Programmed,
+    changed: &Desired,
+    removed: &[ServicePortName],
+) -> Vec<PortPlan> {
+    let removed = removed
         .iter()
-        .filter(|(name, _)| !desired.contains_key(*name))
-        .map(|(name, old)| port_plan(name, old, &PortObjects::default()));
-    let changed = desired
+        .map(|name| port_change(programmed, name, None));
+    let changed = changed
         .iter()
-        .map(|(name, new)| port_plan(name, programmed.ports.get(name).unwrap_or(&empty), new));
+        .map(|(name, new)| port_change(programmed, name, Some(new)));
     let mut plans: Vec<PortPlan> = removed.chain(changed).filter(|p| p.changes() > 0).collect();
-    let unowned = &programmed.unowned;
-    if !unowned.is_empty() {
-        plans.push(PortPlan {
-            owner: None,
-            delete_elements: unowned.elements.keys().cloned().collect(),
-            delete_chains: unowned.chains.iter().cloned().collect(),
-            delete_sets: unowned.sets.iter().cloned().collect(),
-            ..PortPlan::default()
-        });
-    }
+    plans.extend(leftovers(programmed));
     plans
+}
+
+/// The plan bringing port `name` from what `programmed` holds to `new` (nothing: removed).
+pub fn port_change(
+    programmed: &Programmed,
+    name: &ServicePortName,
+    new: Option<&PortObjects>,
+) -> PortPlan {
+    let old = programmed
+        .ports
+        .get(name)
+        .map(Stored::inventory)
+        .unwrap_or_default();
+    port_plan(name, &old, new.unwrap_or(&PortObjects::default()))
+}
+
+/// The removal of kernel objects no port claimed, once no element refers to them any more.
+pub fn leftovers(programmed: &Programmed) -> Option<PortPlan> {
+    let unowned = &programmed.unowned;
+    (!unowned.is_empty()).then(|| PortPlan {
+        owner: None,
+        delete_elements: unowned.elements.keys().cloned().collect(),
+        delete_chains: unowned.chains.iter().cloned().collect(),
+        delete_sets: unowned.sets.iter().cloned().collect(),
+        ..PortPlan::default()
+    })
 }
 
 fn port_plan(name: &ServicePortName, old: &Inventory, new: &PortObjects) -> PortPlan {
@@ -426,19 +402,14 @@ pub fn render(family: Family, plans: &[&PortPlan], shared: &Shared) -> String {
     s
 }
 
-/// `programmed` after `plan` was applied, given the desired objects of its port.
-pub fn record(programmed: &mut Programmed, plan: &PortPlan, desired: &Desired) {
+/// `programmed` after `plan` was applied, given the desired objects of its port, computed from
+/// a port of `fingerprint`.
+pub fn record(programmed: &mut Programmed, plan: &PortPlan, desired: &Desired, fingerprint: u64) {
     match &plan.owner {
         None => programmed.unowned = Inventory::default(),
         Some(name) => match desired.get(name) {
-            Some(objects) => {
-                programmed
-                    .ports
-                    .insert(name.clone(), Inventory::of(objects));
-            }
-            None => {
-                programmed.ports.remove(name);
-            }
+            Some(objects) => programmed.store(name, fingerprint, &Inventory::of(objects)),
+            None => programmed.forget(name),
         },
     }
 }

@@ -126,10 +126,11 @@ fn context() -> RuleContext {
 fn script_from(old: &ServiceModel, new: &ServiceModel) -> String {
     let mut programmed = Programmed::default();
     let before = desired(old, &context(), Family::Ipv4);
-    for p in plan(&programmed, &before) {
-        record(&mut programmed, &p, &before);
+    let plans = plan(&programmed, &before);
+    let first = hairpin_changes(&programmed, &before, &plans, false);
+    for p in &plans {
+        record(&mut programmed, p, &before, 1);
     }
-    let first = shared(&programmed, &before);
     record_shared(&mut programmed, &first);
     let classes = new_classes(&programmed, &before);
     programmed.classes.extend(classes);
@@ -140,7 +141,7 @@ fn script_from(old: &ServiceModel, new: &ServiceModel) -> String {
         script = render_classes(Family::Ipv4, &classes) + "# next transaction\n";
     }
     let plans = plan(&programmed, &after);
-    let changes = shared(&programmed, &after);
+    let changes = hairpin_changes(&programmed, &after, &plans, false);
     script + &render(Family::Ipv4, &plans.iter().collect::<Vec<_>>(), &changes)
 }
 
@@ -228,8 +229,8 @@ fn restart_claims_kernel_objects_and_changes_nothing_that_is_right() {
         ..Programmed::default()
     };
     claim(&mut programmed, &want);
-    assert!(shared(&programmed, &want).is_empty());
     let plans = plan(&programmed, &want);
+    assert!(hairpin_changes(&programmed, &want, &plans, true).is_empty());
     assert_eq!(plans.len(), 1, "{plans:?}");
     assert_eq!(plans[0].owner, None);
     assert_eq!(
@@ -298,4 +299,34 @@ fn large_changes_are_split_between_whole_service_ports() {
             "{script}"
         );
     }
+}
+
+#[test]
+fn a_sync_writes_only_the_ports_that_changed() {
+    let mut model = small_model();
+    let fake = FakeNft::default();
+    let log = fake.log.clone();
+    let mut dp = NftDataplane::with_kernel(fake, NftConfig::default());
+    dp.sync(&model).unwrap();
+    let scripts = log.lock().unwrap().applied.len();
+    assert_eq!(dp.sync(&model).unwrap().changes, 0);
+    assert_eq!(log.lock().unwrap().applied.len(), scripts);
+    let api = port(
+        name("default", "api", "", Protocol::Tcp),
+        "10.43.0.40",
+        8000,
+        vec![ep("10.42.2.2", 8000)],
+    );
+    model.ports.insert(api.name.clone(), api);
+    let report = dp.sync(&model).unwrap();
+    // The dispatch element, the endpoint slot and the hairpin address.
+    assert_eq!(report.changes, 3, "{report:?}");
+    let log = log.lock().unwrap();
+    assert_eq!(log.applied.len(), scripts + 1);
+    let last = log.applied.last().unwrap();
+    assert!(
+        last.contains("10.43.0.40 . tcp . 8000 . 0 : 10.42.2.2 . 8000"),
+        "{last}"
+    );
+    assert!(!last.contains("10.43.0.53"), "{last}");
 }

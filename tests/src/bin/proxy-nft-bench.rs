@@ -7,7 +7,8 @@
 //!   per service in one linear chain, cascaded random jumps to endpoint chains).
 //!
 //! `SKIFF_BENCH_SIZES` (default `1000,10000`) picks the sizes; `SKIFF_BENCH_ANCHOR_TIMEOUT`
-//! (seconds, default 900) bounds each `nft -f` of an anchor.
+//! (seconds, default 900) bounds each `nft -f` of an anchor; `SKIFF_BENCH_ANCHORS=0` measures
+//! only skiff-proxy.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -327,6 +328,9 @@ fn main() {
             o.hwm_kb as f64 / 1024.0
         );
         results.push((n, o));
+    }
+    if std::env::var("SKIFF_BENCH_ANCHORS").is_ok_and(|v| v == "0") {
+        return;
     }
     for (n, o) in &results {
         let kube = anchor(*n, kube_nft_base, kube_nft_services, limit);

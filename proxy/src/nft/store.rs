@@ -1,0 +1,268 @@
+//! What one table holds. Per service port a compact record: a fingerprint of the port it was
+//! computed from (an unchanged port is not computed again) and its objects packed in one
+//! string, unpacked only when the port changes (at 10k ports the expanded form would cost tens
+//! of megabytes for data read once per change). Besides: the shared `dnat-*` chains, the
+//! `hairpin` set and how many ports need each of its addresses.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use super::desired::{Desired, DnatClass, MapName};
+use super::plan::{Inventory, PortPlan};
+use crate::model::{Endpoint, ServicePort, ServicePortName};
+
+/// What the kernel holds for one service port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// [`fingerprint`] of the port these objects were computed from; 0 when unknown (objects
+    /// claimed from the kernel at start).
+    pub fingerprint: u64,
+    objects: u32,
+    packed: Box<str>,
+}
+
+const CHAIN: char = 'c';
+const SET: char = 's';
+const ELEMENT: char = 'e';
+
+impl Stored {
+    /// The record of `inventory`, computed from a port of `fingerprint`.
+    pub fn new(fingerprint: u64, inventory: &Inventory) -> Self {
+        let mut s = String::new();
+        for chain in &inventory.chains {
+            let _ = writeln!(s, "{CHAIN}\t{chain}");
+        }
+        for set in &inventory.sets {
+            let _ = writeln!(s, "{SET}\t{set}");
+        }
+        for ((map, key), value) in &inventory.elements {
+            let index = MapName::ALL.iter().position(|m| m == map).unwrap_or(0);
+            let _ = writeln!(s, "{ELEMENT}\t{index}\t{key}\t{value}");
+        }
+        Self {
+            fingerprint,
+            objects: u32::try_from(inventory.len()).unwrap_or(u32::MAX),
+            packed: s.into_boxed_str(),
+        }
+    }
+
+    /// The objects, expanded.
+    pub fn inventory(&self) -> Inventory {
+        let mut inv = Inventory::default();
+        for line in self.packed.lines() {
+            let mut fields = line.split('\t');
+            match (fields.next(), fields.next()) {
+                (Some("c"), Some(chain)) => {
+                    inv.chains.insert(chain.to_string());
+                }
+                (Some("s"), Some(set)) => {
+                    inv.sets.insert(set.to_string());
+                }
+                (Some("e"), Some(index)) => {
+                    let map = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| MapName::ALL.get(i).copied());
+                    if let (Some(map), Some(key), Some(value)) = (map, fields.next(), fields.next())
+                    {
+                        inv.elements
+                            .insert((map, key.to_string()), value.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        inv
+    }
+
+    /// Number of objects.
+    pub fn objects(&self) -> usize {
+        self.objects as usize
+    }
+}
+
+/// What one table holds: objects of known service ports, objects read from the kernel at
+/// start that no sync has claimed yet, and what ports share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Programmed {
+    /// Objects by owning service port.
+    pub ports: BTreeMap<ServicePortName, Stored>,
+    /// Objects read from the kernel, owner unknown.
+    pub unowned: Inventory,
+    /// Shared `dnat-*` chains in the table.
+    pub classes: BTreeSet<DnatClass>,
+    /// Addresses in the `hairpin` set.
+    pub hairpin: BTreeSet<IpAddr>,
+    /// How many of `ports` need each hairpin address (kept by [`Programmed::store`] and
+    /// [`Programmed::forget`]).
+    pub hairpin_refs: BTreeMap<IpAddr, u32>,
+}
+
+impl Programmed {
+    /// Number of objects.
+    pub fn objects(&self) -> usize {
+        self.ports.values().map(Stored::objects).sum::<usize>()
+            + self.unowned.len()
+            + self.classes.len()
+            + self.hairpin.len()
+    }
+
+    /// Records that `name` holds `inventory`, computed from a port of `fingerprint`.
+    pub fn store(&mut self, name: &ServicePortName, fingerprint: u64, inventory: &Inventory) {
+        self.forget(name);
+        for ip in inventory.hairpin() {
+            *self.hairpin_refs.entry(ip).or_default() += 1;
+        }
+        self.ports
+            .insert(name.clone(), Stored::new(fingerprint, inventory));
+    }
+
+    /// Records that `name` holds nothing.
+    pub fn forget(&mut self, name: &ServicePortName) {
+        let Some(old) = self.ports.remove(name) else {
+            return;
+        };
+        for ip in old.inventory().hairpin() {
+            if let Some(n) = self.hairpin_refs.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    self.hairpin_refs.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// Changes of the `hairpin` set, which service ports share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shared {
+    /// Addresses to add to the `hairpin` set.
+    pub add_hairpin: Vec<IpAddr>,
+    /// Addresses to delete from the `hairpin` set.
+    pub delete_hairpin: Vec<IpAddr>,
+}
+
+impl Shared {
+    /// Number of changed objects.
+    pub fn changes(&self) -> usize {
+        self.add_hairpin.len() + self.delete_hairpin.len()
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes() == 0
+    }
+
+    /// Splits into what goes before every port's changes (additions) and after (deletions).
+    pub fn split(self) -> (Shared, Shared) {
+        let first = Shared {
+            add_hairpin: self.add_hairpin,
+            delete_hairpin: Vec::new(),
+        };
+        let last = Shared {
+            add_hairpin: Vec::new(),
+            delete_hairpin: self.delete_hairpin,
+        };
+        (first, last)
+    }
+}
+
+/// The hairpin changes once `plans` (computed for the ports of `changed`) are applied. Only
+/// the addresses the plans touch are looked at, or, with `everything` (the first sync after a
+/// restart), every address of the set and of the ports.
+pub fn hairpin_changes(
+    programmed: &Programmed,
+    changed: &Desired,
+    plans: &[PortPlan],
+    everything: bool,
+) -> Shared {
+    let mut delta: BTreeMap<IpAddr, i64> = BTreeMap::new();
+    for name in plans.iter().filter_map(|p| p.owner.as_ref()) {
+        if let Some(old) = programmed.ports.get(name) {
+            for ip in old.inventory().hairpin() {
+                *delta.entry(ip).or_default() -= 1;
+            }
+        }
+        for ip in changed.get(name).iter().flat_map(|o| &o.hairpin) {
+            *delta.entry(*ip).or_default() += 1;
+        }
+    }
+    let mut touched: BTreeSet<IpAddr> = delta.keys().copied().collect();
+    if everything {
+        touched.extend(&programmed.hairpin);
+        touched.extend(programmed.hairpin_refs.keys());
+    }
+    let mut shared = Shared::default();
+    for ip in touched {
+        let refs = programmed.hairpin_refs.get(&ip).copied().unwrap_or(0);
+        let wanted = i64::from(refs) + delta.get(&ip).copied().unwrap_or(0) > 0;
+        match (wanted, programmed.hairpin.contains(&ip)) {
+            (true, false) => shared.add_hairpin.push(ip),
+            (false, true) => shared.delete_hairpin.push(ip),
+            _ => {}
+        }
+    }
+    shared
+}
+
+/// `programmed` after `shared` was applied.
+pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
+    programmed.hairpin.extend(&shared.add_hairpin);
+    for ip in &shared.delete_hairpin {
+        programmed.hairpin.remove(ip);
+    }
+}
+
+fn hash_endpoints(h: &mut DefaultHasher, eps: &[Endpoint]) {
+    eps.len().hash(h);
+    for ep in eps {
+        ep.ip.hash(h);
+        ep.port.hash(h);
+    }
+}
+
+/// A hash of everything in `port` the table's objects depend on (never 0).
+pub fn fingerprint(port: &ServicePort) -> u64 {
+    let mut h = DefaultHasher::new();
+    port.name.hash(&mut h);
+    port.cluster_ips.hash(&mut h);
+    port.port.hash(&mut h);
+    port.protocol.hash(&mut h);
+    port.node_port.hash(&mut h);
+    port.external_ips.hash(&mut h);
+    port.load_balancer_ips.hash(&mut h);
+    port.affinity_timeout.hash(&mut h);
+    port.external_local.hash(&mut h);
+    port.internal_local.hash(&mut h);
+    hash_endpoints(&mut h, &port.cluster_endpoints);
+    hash_endpoints(&mut h, &port.external_endpoints);
+    h.finish().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_objects_unpack_to_the_same_inventory() {
+        let mut inv = Inventory::default();
+        inv.chains.insert("service-ABC-ns/a/tcp/".into());
+        inv.sets
+            .insert("affinity-XYZ-ns/a/tcp/__10.0.0.1/80".into());
+        inv.elements.insert(
+            (MapName::Endpoints, "10.43.0.1 . tcp . 80 . 0".into()),
+            "10.42.0.1 . 8080".into(),
+        );
+        inv.elements.insert(
+            (MapName::ServiceIps, "10.43.0.1 . tcp . 80".into()),
+            "goto dnat-cluster-1".into(),
+        );
+        let stored = Stored::new(7, &inv);
+        assert_eq!(stored.inventory(), inv);
+        assert_eq!(stored.objects(), 4);
+        assert_eq!(stored.fingerprint, 7);
+    }
+}
