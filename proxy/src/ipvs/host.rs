@@ -91,11 +91,14 @@ impl Conntrack for ConntrackTool {
     }
 }
 
+/// One cleared flow: `(vip, port, real, real_port)`.
+pub type ClearedFlow = (IpAddr, u16, IpAddr, u16);
+
 /// Records what it was asked to clear, for unit tests.
 #[derive(Debug, Clone, Default)]
 pub struct FakeConntrack {
-    /// `(vip, port, real, real_port)` per call.
-    pub cleared: std::sync::Arc<std::sync::Mutex<Vec<(IpAddr, u16, IpAddr, u16)>>>,
+    /// One entry per call.
+    pub cleared: std::sync::Arc<std::sync::Mutex<Vec<ClearedFlow>>>,
 }
 
 impl Conntrack for FakeConntrack {

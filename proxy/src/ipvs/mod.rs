@@ -37,7 +37,9 @@ pub use codec::{
 };
 pub use dataplane::IpvsDataplane;
 pub use desired::{clash, desired, port_desired, IpvsDesired, PortDesired};
-pub use host::{apply_sysctls, conntrack_args, Conntrack, ConntrackTool, FakeConntrack, SYSCTLS};
+pub use host::{
+    apply_sysctls, conntrack_args, ClearedFlow, Conntrack, ConntrackTool, FakeConntrack, SYSCTLS,
+};
 pub use kernel::{FakeIpvs, FakeIpvsState, IpvsKernel};
 pub use masq::{delta_script, full_script, MasqPolicy, MasqSets, MASQ_TABLE};
 pub use state::{

@@ -204,7 +204,10 @@ fn a_kernel_service_dump_reply_decodes_skipping_stats() {
     assert_eq!(s.netmask, Some(u32::MAX));
 }
 
-fn programmed(entries: &[(VirtualKey, &[(RealKey, u32, u32)])]) -> Programmed {
+/// A real server with its weight and connection count.
+type RealEntry = (RealKey, u32, u32);
+
+fn programmed(entries: &[(VirtualKey, &[RealEntry])]) -> Programmed {
     entries
         .iter()
         .map(|(k, reals)| {
