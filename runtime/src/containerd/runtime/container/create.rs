@@ -27,13 +27,17 @@ pub(crate) async fn create(
     config: &ContainerConfig,
 ) -> Result<ContainerId, ServiceError> {
     plan::validate(config)?;
-    let sandbox = sandbox::load(inner, CALL, sandbox_id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound {
-            kind: ObjectKind::Sandbox,
-            id: sandbox_id.to_string(),
-        })?;
-    let pins = match sandbox::pins(inner, sandbox_id).await {
+    // The three look-ups are independent; their errors are reported in this order.
+    let (sandbox, pins, image) = tokio::join!(
+        sandbox::load(inner, CALL, sandbox_id),
+        sandbox::pins(inner, sandbox_id),
+        image_record::resolve(&inner.conn, CALL, &config.image),
+    );
+    let sandbox = sandbox?.ok_or_else(|| ServiceError::NotFound {
+        kind: ObjectKind::Sandbox,
+        id: sandbox_id.to_string(),
+    })?;
+    let pins = match pins {
         Some(pins) if !sandbox.stopped => pins,
         _ => {
             return Err(ServiceError::WrongState {
@@ -59,11 +63,9 @@ pub(crate) async fn create(
         return Err(ServiceError::ContainerExists { name, existing });
     }
 
-    let image = image_record::resolve(&inner.conn, CALL, &config.image)
-        .await?
-        .ok_or_else(|| ServiceError::ImageNotFound {
-            reference: config.image.to_string(),
-        })?;
+    let image = image?.ok_or_else(|| ServiceError::ImageNotFound {
+        reference: config.image.to_string(),
+    })?;
     let spec_config = plan::spec_config(config, &id, &sandbox, &pins, &inner.config.cgroup_parent);
     let spec = crate::spec::build(&spec_config)?;
     let spec_json = serde_json::to_vec(&spec).map_err(|e| ServiceError::Backend {

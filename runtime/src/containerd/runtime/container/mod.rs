@@ -29,8 +29,11 @@ const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Starts a created container.
 pub(crate) async fn start(inner: &Inner, id: &ContainerId) -> Result<(), ServiceError> {
     const CALL: Call = Call::StartContainer;
-    let record = load(inner, CALL, id).await?;
-    let task = task::get(&inner.conn, CALL, id.as_str()).await?;
+    let (record, task) = tokio::join!(
+        load(inner, CALL, id),
+        task::get(&inner.conn, CALL, id.as_str())
+    );
+    let (record, task) = (record?, task?);
     let state = status::derive(record, task.as_ref()).state;
     if state != ContainerState::Created || task.is_none() {
         return Err(ServiceError::WrongState {
@@ -91,10 +94,14 @@ pub(crate) async fn stop(
 /// Removes the container, killing it first if it runs.
 pub(crate) async fn remove(inner: &Inner, id: &ContainerId) -> Result<(), ServiceError> {
     const CALL: Call = Call::RemoveContainer;
-    let Some(record) = records::get(&inner.conn, CALL, id.as_str()).await? else {
+    let (record, task) = tokio::join!(
+        records::get(&inner.conn, CALL, id.as_str()),
+        task::get(&inner.conn, CALL, id.as_str())
+    );
+    let Some(record) = record? else {
         return Ok(());
     };
-    if let Some(task) = task::get(&inner.conn, CALL, id.as_str()).await? {
+    if let Some(task) = task? {
         if task::is_running(&task) {
             kill_and_wait(inner, CALL, id).await?;
         }
