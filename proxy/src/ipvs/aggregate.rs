@@ -3,7 +3,6 @@
 //! they touched, so the work of one sync follows the size of the change. It keeps a
 //! fingerprint and the names of each port's objects, not a copy of the model. Pure.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -225,7 +224,7 @@ pub fn fingerprint(port: &ServicePort) -> u64 {
         external_endpoints,
         local_ready_endpoints,
     } = port;
-    let mut h = DefaultHasher::new();
+    let mut h = Fingerprinter::default();
     (
         name,
         cluster_ips,
@@ -245,6 +244,41 @@ pub fn fingerprint(port: &ServicePort) -> u64 {
         .hash(&mut h);
     (cluster_endpoints, external_endpoints, local_ready_endpoints).hash(&mut h);
     h.finish()
+}
+
+/// A fast multiply-rotate hasher: the fingerprint of every port is computed on every sync,
+/// so it must cost little; it only tells versions of one port apart (no adversary picks both).
+#[derive(Default)]
+struct Fingerprinter(u64);
+
+impl Hasher for Fingerprinter {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(tail) ^ (bytes.len() as u64) << 56);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 /// Walks both name-ordered maps once: the names only the cache has, and the ports that are
