@@ -122,7 +122,9 @@ impl<K: NftKernel> NftDataplane<K> {
         }
         let cmd = format!("list set {fam} {TABLE} hairpin");
         if let Some(json) = self.kernel.list_json(&cmd)? {
-            read_hairpin(&json, &mut found.hairpin).map_err(listing)?;
+            let mut hairpin = BTreeSet::new();
+            read_hairpin(&json, &mut hairpin).map_err(listing)?;
+            found.hairpin_programmed(hairpin);
         }
         Ok(Some(found))
     }
@@ -350,6 +352,9 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         report.ports = names.len();
         report.objects = self.tables.values().map(Programmed::objects).sum();
         if report.changes > TRIM_AFTER_CHANGES {
+            if let Err(e) = self.kernel.reset() {
+                tracing::warn!(error = %e, "cannot renew the libnftables context");
+            }
             // libnftables' parse trees of a large transaction leave the heap fragmented; give
             // the pages back so a node's proxy stays small after its first full load.
             // SAFETY: malloc_trim only releases free heap memory.

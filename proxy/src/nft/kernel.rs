@@ -10,14 +10,32 @@ pub trait NftKernel: Send {
     fn apply(&mut self, script: &str) -> Result<(), NftError>;
     /// Runs a `list` command with JSON output; `None` when the object does not exist.
     fn list_json(&mut self, command: &str) -> Result<Option<String>, NftError>;
+    /// Drops what the library keeps between commands (a fresh context).
+    fn reset(&mut self) -> Result<(), NftError> {
+        Ok(())
+    }
 }
 
 impl NftKernel for NftRunner {
     fn apply(&mut self, script: &str) -> Result<(), NftError> {
-        NftRunner::apply(self, script)
+        // On a thread of its own (in the caller's network namespace, which threads inherit):
+        // glibc gives it another heap arena, so libnftables' short-lived parse trees do not
+        // fragment the heap holding the dataplane's long-lived state.
+        let runner = &*self;
+        std::thread::scope(|s| {
+            s.spawn(|| NftRunner::apply(runner, script))
+                .join()
+                .unwrap_or_else(|_| Err(NftError::Library("libnftables thread panicked".into())))
+        })
     }
     fn list_json(&mut self, command: &str) -> Result<Option<String>, NftError> {
         NftRunner::list_json(self, command)
+    }
+    fn reset(&mut self) -> Result<(), NftError> {
+        // libnftables keeps the parsed objects of the last transactions in its context: after
+        // a full load of 10k services that is tens of megabytes, and later commands get slower.
+        *self = NftRunner::load()?;
+        Ok(())
     }
 }
 

@@ -27,6 +27,7 @@ pub struct Stored {
 const CHAIN: char = 'c';
 const SET: char = 's';
 const ELEMENT: char = 'e';
+const SLOTS: char = 'g';
 
 impl Stored {
     /// The record of `inventory`, computed from a port of `fingerprint`.
@@ -38,9 +39,38 @@ impl Stored {
         for set in &inventory.sets {
             let _ = writeln!(s, "{SET}\t{set}");
         }
+        // The slots of one endpoint map key go on one line: `g <map> <key> <slot 0> <slot 1>..`.
+        let mut slots: BTreeMap<(usize, &str), Vec<(usize, &str)>> = BTreeMap::new();
         for ((map, key), value) in &inventory.elements {
             let index = MapName::ALL.iter().position(|m| m == map).unwrap_or(0);
-            let _ = writeln!(s, "{ELEMENT}\t{index}\t{key}\t{value}");
+            let slot = key
+                .rsplit_once(" . ")
+                .and_then(|(prefix, slot)| Some((prefix, slot.parse::<usize>().ok()?)));
+            match slot {
+                Some((prefix, slot)) if !map.holds_verdicts() => {
+                    slots
+                        .entry((index, prefix))
+                        .or_default()
+                        .push((slot, value));
+                }
+                _ => {
+                    let _ = writeln!(s, "{ELEMENT}\t{index}\t{key}\t{value}");
+                }
+            }
+        }
+        for ((index, prefix), mut values) in slots {
+            values.sort_unstable();
+            if values.iter().enumerate().all(|(i, (slot, _))| i == *slot) {
+                let _ = write!(s, "{SLOTS}\t{index}\t{prefix}");
+                for (_, value) in values {
+                    let _ = write!(s, "\t{value}");
+                }
+                s.push('\n');
+            } else {
+                for (slot, value) in values {
+                    let _ = writeln!(s, "{ELEMENT}\t{index}\t{prefix} . {slot}\t{value}");
+                }
+            }
         }
         Self {
             fingerprint,
@@ -60,6 +90,18 @@ impl Stored {
                 }
                 (Some("s"), Some(set)) => {
                     inv.sets.insert(set.to_string());
+                }
+                (Some("g"), Some(index)) => {
+                    let map = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| MapName::ALL.get(i).copied());
+                    if let (Some(map), Some(prefix)) = (map, fields.next()) {
+                        for (slot, value) in fields.enumerate() {
+                            inv.elements
+                                .insert((map, format!("{prefix} . {slot}")), value.to_string());
+                        }
+                    }
                 }
                 (Some("e"), Some(index)) => {
                     let map = index
@@ -94,11 +136,19 @@ pub struct Programmed {
     pub unowned: Inventory,
     /// Shared `dnat-*` chains in the table.
     pub classes: BTreeSet<DnatClass>,
-    /// Addresses in the `hairpin` set.
-    pub hairpin: BTreeSet<IpAddr>,
-    /// How many of `ports` need each hairpin address (kept by [`Programmed::store`] and
+    /// Addresses in the `hairpin` set or needed by ports (one map for both: 10k ports hold
+    /// 100k addresses).
+    pub hairpin: BTreeMap<IpAddr, HairpinAddress>,
+}
+
+/// One address of the `hairpin` set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HairpinAddress {
+    /// How many of the table's ports need it (kept by [`Programmed::store`] and
     /// [`Programmed::forget`]).
-    pub hairpin_refs: BTreeMap<IpAddr, u32>,
+    pub refs: u32,
+    /// Whether the set holds it.
+    pub programmed: bool,
 }
 
 impl Programmed {
@@ -107,14 +157,21 @@ impl Programmed {
         self.ports.values().map(Stored::objects).sum::<usize>()
             + self.unowned.len()
             + self.classes.len()
-            + self.hairpin.len()
+            + self.hairpin.values().filter(|h| h.programmed).count()
+    }
+
+    /// Marks the addresses of `ips` as held by the `hairpin` set.
+    pub fn hairpin_programmed(&mut self, ips: impl IntoIterator<Item = IpAddr>) {
+        for ip in ips {
+            self.hairpin.entry(ip).or_default().programmed = true;
+        }
     }
 
     /// Records that `name` holds `inventory`, computed from a port of `fingerprint`.
     pub fn store(&mut self, name: &ServicePortName, fingerprint: u64, inventory: &Inventory) {
         self.forget(name);
         for ip in inventory.hairpin() {
-            *self.hairpin_refs.entry(ip).or_default() += 1;
+            self.hairpin.entry(ip).or_default().refs += 1;
         }
         self.ports
             .insert(name.clone(), Stored::new(fingerprint, inventory));
@@ -126,10 +183,10 @@ impl Programmed {
             return;
         };
         for ip in old.inventory().hairpin() {
-            if let Some(n) = self.hairpin_refs.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    self.hairpin_refs.remove(&ip);
+            if let Some(h) = self.hairpin.get_mut(&ip) {
+                h.refs = h.refs.saturating_sub(1);
+                if h.refs == 0 && !h.programmed {
+                    self.hairpin.remove(&ip);
                 }
             }
         }
@@ -192,14 +249,13 @@ pub fn hairpin_changes(
     }
     let mut touched: BTreeSet<IpAddr> = delta.keys().copied().collect();
     if everything {
-        touched.extend(&programmed.hairpin);
-        touched.extend(programmed.hairpin_refs.keys());
+        touched.extend(programmed.hairpin.keys());
     }
     let mut shared = Shared::default();
     for ip in touched {
-        let refs = programmed.hairpin_refs.get(&ip).copied().unwrap_or(0);
-        let wanted = i64::from(refs) + delta.get(&ip).copied().unwrap_or(0) > 0;
-        match (wanted, programmed.hairpin.contains(&ip)) {
+        let have = programmed.hairpin.get(&ip).copied().unwrap_or_default();
+        let wanted = i64::from(have.refs) + delta.get(&ip).copied().unwrap_or(0) > 0;
+        match (wanted, have.programmed) {
             (true, false) => shared.add_hairpin.push(ip),
             (false, true) => shared.delete_hairpin.push(ip),
             _ => {}
@@ -210,9 +266,14 @@ pub fn hairpin_changes(
 
 /// `programmed` after `shared` was applied.
 pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
-    programmed.hairpin.extend(&shared.add_hairpin);
+    programmed.hairpin_programmed(shared.add_hairpin.iter().copied());
     for ip in &shared.delete_hairpin {
-        programmed.hairpin.remove(ip);
+        if let Some(h) = programmed.hairpin.get_mut(ip) {
+            h.programmed = false;
+            if h.refs == 0 {
+                programmed.hairpin.remove(ip);
+            }
+        }
     }
 }
 
@@ -260,9 +321,18 @@ mod tests {
             (MapName::ServiceIps, "10.43.0.1 . tcp . 80".into()),
             "goto dnat-cluster-1".into(),
         );
+        inv.elements.insert(
+            (MapName::Endpoints, "10.43.0.1 . tcp . 80 . 1".into()),
+            "10.42.0.2 . 8080".into(),
+        );
+        // Slots with a gap stay one line each.
+        inv.elements.insert(
+            (MapName::NodeportEndpoints, "tcp . 30080 . 1".into()),
+            "10.42.0.2 . 8080".into(),
+        );
         let stored = Stored::new(7, &inv);
         assert_eq!(stored.inventory(), inv);
-        assert_eq!(stored.objects(), 4);
+        assert_eq!(stored.objects(), 6);
         assert_eq!(stored.fingerprint, 7);
     }
 }

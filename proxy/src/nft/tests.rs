@@ -225,9 +225,9 @@ fn restart_claims_kernel_objects_and_changes_nothing_that_is_right() {
     let mut programmed = Programmed {
         unowned,
         classes: want.values().flat_map(|o| &o.classes).copied().collect(),
-        hairpin: want.values().flat_map(|o| &o.hairpin).copied().collect(),
         ..Programmed::default()
     };
+    programmed.hairpin_programmed(want.values().flat_map(|o| &o.hairpin).copied());
     claim(&mut programmed, &want);
     let plans = plan(&programmed, &want);
     assert!(hairpin_changes(&programmed, &want, &plans, true).is_empty());

@@ -23,6 +23,33 @@ use skiff_tests::Netns;
 
 const ENDPOINTS: usize = 10;
 
+/// Counts the bytes the program holds on the heap (libnftables' allocations, made in C, are
+/// not counted).
+struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only counts.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_mb() -> f64 {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1048576.0
+}
+
 fn cluster_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 43, (i / 256) as u8, (i % 256) as u8)
 }
@@ -92,15 +119,19 @@ fn status_kb(field: &str) -> u64 {
 struct Ours {
     full: Duration,
     add_one: Duration,
+    resync: Duration,
     transactions_note: String,
     rss_kb: u64,
     hwm_kb: u64,
+    model_rss_kb: u64,
 }
 
 fn ours(n: usize, config: &NftConfig) -> Ours {
     let ns = Netns::new();
     let mut m = model(n);
     ns.run(|| {
+        let model_rss_kb = status_kb("VmRSS:");
+        let model_live = live_mb();
         let mut dp = NftDataplane::new(config.clone()).expect("libnftables");
         dp.load().expect("load");
         let start = Instant::now();
@@ -113,12 +144,23 @@ fn ours(n: usize, config: &NftConfig) -> Ours {
         let report = dp.sync(&m).expect("sync");
         let add_one = start.elapsed();
         assert!(report.failures.is_empty());
+        let start = Instant::now();
+        let report = dp.sync(&m).expect("sync");
+        let resync = start.elapsed();
+        assert_eq!(report.changes, 0);
         Ours {
             full,
             add_one,
-            transactions_note: format!("{} objects", report.objects),
+            resync,
+            transactions_note: format!(
+                "{} objects; Rust heap {:.1} MB of which the dataplane {:.1} MB",
+                report.objects,
+                live_mb(),
+                live_mb() - model_live
+            ),
             rss_kb: status_kb("VmRSS:"),
             hwm_kb: status_kb("VmHWM:"),
+            model_rss_kb,
         }
     })
 }
@@ -320,11 +362,13 @@ fn main() {
     for &n in &sizes {
         let o = ours(n, &config);
         println!(
-            "ours        {n:>6} services: full load {:>12}, one service added {:>10}  ({}; RSS {:.1} MB, peak {:.1} MB)",
+            "ours        {n:>6} services: full load {:>12}, one service added {:>10}  (unchanged resync {}; {}; RSS {:.1} MB, {:.1} MB before the dataplane with the model built, peak {:.1} MB)",
             ms(o.full),
             ms(o.add_one),
+            ms(o.resync),
             o.transactions_note,
             o.rss_kb as f64 / 1024.0,
+            o.model_rss_kb as f64 / 1024.0,
             o.hwm_kb as f64 / 1024.0
         );
         results.push((n, o));
