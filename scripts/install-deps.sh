@@ -8,7 +8,7 @@ packages=(
   iproute2 nftables libnftables1                 # netlink tools for tests; libnftables for the bridge plugin
   containernetworking-plugins                    # reference bridge/host-local for interop and benchmarks
   iptables                                       # the reference bridge's ipMasq uses it
-  procps                                         # sysctl, to read kernel state in tests
+  procps curl                                    # sysctl, to read kernel state in tests; health checks
   qemu-system-x86 busybox-static kmod binutils   # VM tier: TCG guest, its init, module order, strip
   containerd runc docker-registry                # containerd tier: private daemon, OCI runtime, loopback registry
   ipvsadm conntrack                              # proxy: the IPVS anchor in the VM tier, conntrack inspection

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Brings Skiff up on this machine (Debian 12, root) as far as it goes today: builds and
-# installs the CNI plugins and the control plane, writes the node's network configuration with
-# k3s's defaults, starts `skiff-control-plane` on its embedded store (a systemd unit when systemd
-# runs the machine, a background process otherwise) and drives it with kubectl, then runs the
-# plugins' main job: two pods (network namespaces made here) are attached to the pod network,
-# talk to each other, and are detached again.
+# installs the CNI plugins, the control plane and the service proxy, writes the node's network
+# configuration with k3s's defaults, starts `skiff-control-plane` on its embedded store and
+# `skiff-proxy` against it (systemd units when systemd runs the machine, background processes
+# otherwise) and drives them with kubectl, then runs the main job: two pods (network namespaces
+# made here) are attached to the pod network, talk to each other directly and through a Service
+# the proxy programs, and are detached again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ scripts/install-deps.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== building (release)"
-cargo build --release --locked -p skiff-cni -p skiff-control-plane --bins
+cargo build --release --locked -p skiff-cni -p skiff-control-plane -p skiff-proxy --bins
 
 echo "== installing skiff-bridge, skiff-host-local, skiff-cni"
 install -d /opt/cni/bin /etc/cni/net.d
@@ -125,6 +126,81 @@ wait "$listener" || true
 echo "${pods[0]} got: $reply"
 [ "$reply" = "hello from ${pods[1]}" ] || { echo "pod-to-pod traffic failed" >&2; exit 1; }
 
+echo "== starting the service proxy (nftables here, IPVS where the kernel has it)"
+install -m 0755 target/release/skiff-proxy /usr/local/bin/
+node=$(hostname)
+proxy_args="--kubeconfig $KUBECONFIG --hostname-override $node --cluster-cidr 10.42.0.0/16"
+cat > /etc/systemd/system/skiff-proxy.service 2>/dev/null <<UNIT || true
+[Unit]
+Description=Skiff service proxy
+After=skiff-control-plane.service network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/skiff-proxy $proxy_args
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable skiff-proxy >/dev/null 2>&1
+  systemctl restart skiff-proxy
+else
+  if [ -s /run/skiff-proxy.pid ]; then
+    kill "$(cat /run/skiff-proxy.pid)" 2>/dev/null || true
+    sleep 1
+  fi
+  # shellcheck disable=SC2086 # the arguments are words
+  nohup /usr/local/bin/skiff-proxy $proxy_args >>/var/log/skiff-proxy.log 2>&1 &
+  echo $! > /run/skiff-proxy.pid
+  echo "(no systemd: started in the background, pid $(cat /run/skiff-proxy.pid), log /var/log/skiff-proxy.log)"
+fi
+for _ in $(seq 1 100); do
+  curl -fs http://127.0.0.1:10256/healthz >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs http://127.0.0.1:10256/healthz || { echo "the service proxy did not become healthy" >&2; exit 1; }
+echo
+
+echo "== a Service for ${pods[1]}, reached through the proxy"
+"$kubectl" delete service skiff-demo-echo --ignore-not-found >/dev/null
+"$kubectl" delete endpointslice skiff-demo-echo --ignore-not-found >/dev/null
+"$kubectl" apply -f - <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: skiff-demo-echo, namespace: default}
+spec:
+  ports: [{name: echo, port: 80, targetPort: 8080, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: skiff-demo-echo
+  namespace: default
+  labels: {kubernetes.io/service-name: skiff-demo-echo}
+addressType: IPv4
+ports: [{name: echo, port: 8080, protocol: TCP}]
+endpoints: [{addresses: ["${ip[${pods[1]}]}"], conditions: {ready: true}}]
+YAML
+cluster_ip=$("$kubectl" get service skiff-demo-echo -o jsonpath='{.spec.clusterIP}')
+via=""
+for _ in $(seq 1 50); do
+  ip netns exec "${pods[1]}" busybox nc -l -p 8080 -e echo "hello through the proxy" &
+  listener=$!
+  sleep 0.2
+  via=$(busybox nc -w 2 "$cluster_ip" 80 </dev/null 2>/dev/null || true)
+  kill "$listener" 2>/dev/null || true
+  wait "$listener" 2>/dev/null || true
+  [ "$via" = "hello through the proxy" ] && break
+  sleep 0.2
+done
+echo "this host -> $cluster_ip:80 (skiff-demo-echo) got: $via"
+[ "$via" = "hello through the proxy" ] || { echo "traffic through the service proxy failed" >&2; exit 1; }
+"$kubectl" delete service skiff-demo-echo >/dev/null
+"$kubectl" delete endpointslice skiff-demo-echo >/dev/null
+
 echo "== detaching"
 cleanup
 trap - EXIT
@@ -133,5 +209,6 @@ echo "Skiff's CNI plugins are installed in /opt/cni/bin and configured in $conf;
 echo "containerd's CRI plugin (or any CNI runtime) can use them now."
 echo "The control plane serves the Kubernetes API on :6443; use it with:"
 echo "  export KUBECONFIG=$KUBECONFIG"
-echo "The kubelet, service proxy, scheduler and controllers are not implemented yet, so pods are"
-echo "stored but not run."
+echo "skiff-proxy programs every Service and EndpointSlice into nftables (or IPVS); health on"
+echo ":10256/healthz, metrics on 127.0.0.1:10249/metrics."
+echo "The kubelet, scheduler and controllers are not implemented yet, so pods are stored but not run."
