@@ -1,6 +1,8 @@
 //! [`NftDataplane`]: the model programmed into Skiff's own nftables tables, applying only the
 //! difference from what is programmed.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -19,7 +21,7 @@ use super::store::{fingerprint, hairpin_changes, record_shared, Programmed, Shar
 use super::NftConfig;
 use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::ServiceModel;
-use crate::model::ServicePortName;
+use crate::model::{ServicePort, ServicePortName};
 
 const BACKEND: &str = "nftables";
 
@@ -233,24 +235,12 @@ impl<K: NftKernel> NftDataplane<K> {
         let max = self.config.max_transaction_lines;
         let programmed = self.tables.get(&f).expect("base applied above");
         let restarted = !programmed.unowned.is_empty();
-        let removed: Vec<ServicePortName> = programmed
-            .ports
-            .keys()
-            .filter(|name| !model.ports.contains_key(*name))
-            .cloned()
-            .collect();
+        let todo = to_compute(programmed, model, restarted);
         let mut chunk = Chunk::default();
-        let wanted = removed
-            .iter()
-            .map(|name| (name, None))
-            .chain(model.ports.iter().map(|(name, port)| (name, Some(port))));
-        for (name, port) in wanted {
+        for (name, port, fp) in todo {
+            let name = name.as_ref();
             let programmed = self.tables.get_mut(&f).expect("base applied above");
-            let fp = port.map_or(0, fingerprint);
             let stored = programmed.ports.get(name);
-            if port.is_some() && !restarted && stored.is_some_and(|s| s.fingerprint == fp) {
-                continue;
-            }
             let objects = port.and_then(|p| port_objects(p, &ctx, f));
             if objects.is_none() && stored.is_none() {
                 continue;
@@ -278,6 +268,40 @@ impl<K: NftKernel> NftDataplane<K> {
         self.apply_chunk(f, chunk, restarted, report);
         Ok(())
     }
+}
+
+/// The ports whose objects may differ from what `programmed` holds, with their fingerprints:
+/// removed ports first (no port), then new and changed ones (all on the first sync after a
+/// restart). Both maps are sorted by name, so one merged walk finds them.
+fn to_compute<'m>(
+    programmed: &Programmed,
+    model: &'m ServiceModel,
+    restarted: bool,
+) -> Vec<(Cow<'m, ServicePortName>, Option<&'m ServicePort>, u64)> {
+    let mut removed = Vec::new();
+    let mut changed = Vec::new();
+    let mut stored = programmed.ports.iter().peekable();
+    for (name, port) in &model.ports {
+        let mut old = None;
+        while let Some((n, s)) = stored.peek() {
+            match (*n).cmp(name) {
+                Ordering::Less => removed.push((Cow::Owned((*n).clone()), None, 0)),
+                Ordering::Equal => old = Some(*s),
+                Ordering::Greater => break,
+            }
+            stored.next();
+            if old.is_some() {
+                break;
+            }
+        }
+        let fp = fingerprint(port);
+        if restarted || old.is_none_or(|s| s.fingerprint != fp) {
+            changed.push((Cow::Borrowed(name), Some(port), fp));
+        }
+    }
+    removed.extend(stored.map(|(gone, _)| (Cow::Owned(gone.clone()), None, 0)));
+    removed.extend(changed);
+    removed
 }
 
 /// Changed ports of a sync applied together: their desired objects and plans.
@@ -348,8 +372,14 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         for f in Family::ALL {
             self.sync_family(f, model, &mut report)?;
         }
-        let names: BTreeSet<_> = self.tables.values().flat_map(|t| t.ports.keys()).collect();
-        report.ports = names.len();
+        report.ports = match self.tables.len() {
+            0 | 1 => self.tables.values().map(|t| t.ports.len()).sum(),
+            _ => {
+                let names: BTreeSet<_> =
+                    self.tables.values().flat_map(|t| t.ports.keys()).collect();
+                names.len()
+            }
+        };
         report.objects = self.tables.values().map(Programmed::objects).sum();
         if report.changes > TRIM_AFTER_CHANGES {
             if let Err(e) = self.kernel.reset() {

@@ -7,7 +7,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::net::IpAddr;
 
 use super::desired::{Desired, DnatClass, MapName};
@@ -139,6 +139,10 @@ pub struct Programmed {
     /// Addresses in the `hairpin` set or needed by ports (one map for both: 10k ports hold
     /// 100k addresses).
     pub hairpin: BTreeMap<IpAddr, HairpinAddress>,
+    /// Objects of `ports` in all (kept by [`Programmed::store`] and [`Programmed::forget`]).
+    pub port_objects: usize,
+    /// Addresses the `hairpin` set holds.
+    pub hairpin_programmed: usize,
 }
 
 /// One address of the `hairpin` set.
@@ -154,16 +158,17 @@ pub struct HairpinAddress {
 impl Programmed {
     /// Number of objects.
     pub fn objects(&self) -> usize {
-        self.ports.values().map(Stored::objects).sum::<usize>()
-            + self.unowned.len()
-            + self.classes.len()
-            + self.hairpin.values().filter(|h| h.programmed).count()
+        self.port_objects + self.unowned.len() + self.classes.len() + self.hairpin_programmed
     }
 
     /// Marks the addresses of `ips` as held by the `hairpin` set.
     pub fn hairpin_programmed(&mut self, ips: impl IntoIterator<Item = IpAddr>) {
         for ip in ips {
-            self.hairpin.entry(ip).or_default().programmed = true;
+            let h = self.hairpin.entry(ip).or_default();
+            if !h.programmed {
+                h.programmed = true;
+                self.hairpin_programmed += 1;
+            }
         }
     }
 
@@ -173,6 +178,7 @@ impl Programmed {
         for ip in inventory.hairpin() {
             self.hairpin.entry(ip).or_default().refs += 1;
         }
+        self.port_objects += inventory.len();
         self.ports
             .insert(name.clone(), Stored::new(fingerprint, inventory));
     }
@@ -182,6 +188,7 @@ impl Programmed {
         let Some(old) = self.ports.remove(name) else {
             return;
         };
+        self.port_objects -= old.objects();
         for ip in old.inventory().hairpin() {
             if let Some(h) = self.hairpin.get_mut(&ip) {
                 h.refs = h.refs.saturating_sub(1);
@@ -268,8 +275,9 @@ pub fn hairpin_changes(
 pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
     programmed.hairpin_programmed(shared.add_hairpin.iter().copied());
     for ip in &shared.delete_hairpin {
-        if let Some(h) = programmed.hairpin.get_mut(ip) {
+        if let Some(h) = programmed.hairpin.get_mut(ip).filter(|h| h.programmed) {
             h.programmed = false;
+            programmed.hairpin_programmed -= 1;
             if h.refs == 0 {
                 programmed.hairpin.remove(ip);
             }
@@ -277,29 +285,61 @@ pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
     }
 }
 
-fn hash_endpoints(h: &mut DefaultHasher, eps: &[Endpoint]) {
-    eps.len().hash(h);
-    for ep in eps {
-        ep.ip.hash(h);
-        ep.port.hash(h);
+fn ip_bytes(buf: &mut Vec<u8>, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            buf.push(4);
+            buf.extend_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            buf.push(6);
+            buf.extend_from_slice(&v6.octets());
+        }
     }
 }
 
-/// A hash of everything in `port` the table's objects depend on (never 0).
+fn ips_bytes(buf: &mut Vec<u8>, ips: &[IpAddr]) {
+    buf.extend_from_slice(&(ips.len() as u32).to_le_bytes());
+    for ip in ips {
+        ip_bytes(buf, ip);
+    }
+}
+
+fn endpoint_bytes(buf: &mut Vec<u8>, eps: &[Endpoint]) {
+    buf.extend_from_slice(&(eps.len() as u32).to_le_bytes());
+    for ep in eps {
+        ip_bytes(buf, &ep.ip);
+        buf.extend_from_slice(&ep.port.to_le_bytes());
+    }
+}
+
+/// A hash of everything in `port` the table's objects depend on (never 0). The fields are
+/// laid out in one buffer and hashed at once: a sync fingerprints every port.
 pub fn fingerprint(port: &ServicePort) -> u64 {
+    let mut buf = Vec::with_capacity(64 + 24 * port.cluster_endpoints.len());
+    for part in [&port.name.namespace, &port.name.name, &port.name.port] {
+        buf.extend_from_slice(part.as_bytes());
+        buf.push(0);
+    }
+    buf.push(port.protocol as u8);
+    ips_bytes(&mut buf, &port.cluster_ips);
+    buf.extend_from_slice(&port.port.to_le_bytes());
+    buf.extend_from_slice(&port.node_port.map_or(0, u32::from).to_le_bytes());
+    buf.push(u8::from(port.node_port.is_some()));
+    ips_bytes(&mut buf, &port.external_ips);
+    ips_bytes(&mut buf, &port.load_balancer_ips);
+    match port.affinity_timeout {
+        Some(t) => {
+            buf.push(1);
+            buf.extend_from_slice(&t.as_nanos().to_le_bytes());
+        }
+        None => buf.push(0),
+    }
+    buf.push(u8::from(port.external_local) | u8::from(port.internal_local) << 1);
+    endpoint_bytes(&mut buf, &port.cluster_endpoints);
+    endpoint_bytes(&mut buf, &port.external_endpoints);
     let mut h = DefaultHasher::new();
-    port.name.hash(&mut h);
-    port.cluster_ips.hash(&mut h);
-    port.port.hash(&mut h);
-    port.protocol.hash(&mut h);
-    port.node_port.hash(&mut h);
-    port.external_ips.hash(&mut h);
-    port.load_balancer_ips.hash(&mut h);
-    port.affinity_timeout.hash(&mut h);
-    port.external_local.hash(&mut h);
-    port.internal_local.hash(&mut h);
-    hash_endpoints(&mut h, &port.cluster_endpoints);
-    hash_endpoints(&mut h, &port.external_endpoints);
+    h.write(&buf);
     h.finish().max(1)
 }
 
