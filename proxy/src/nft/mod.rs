@@ -1,25 +1,35 @@
 //! The nftables-only dataplane, for kernels without IPVS.
 //!
 //! Skiff owns table `ip skiff-proxy` (and `ip6 skiff-proxy` once IPv6 services exist) and
-//! never touches another. The shape is kube-proxy's nftables mode: one verdict-map lookup per
-//! packet (`service-ips` keyed on `daddr . l4proto . dport`, `service-nodeports` on
-//! `l4proto . dport` for local addresses) jumps to a chain per service port, which picks an
-//! endpoint chain with `numgen random mod N`; ClientIP affinity lives in a timed dynamic set per
-//! endpoint, checked before the random pick. Ports without endpoints are rejected from the
+//! never touches another. One verdict-map lookup per packet (`service-ips` keyed on
+//! `daddr . l4proto . dport`, `service-nodeports` on `l4proto . dport` for local addresses)
+//! sends it on. A port without ClientIP affinity nor `externalTrafficPolicy: Local` has no
+//! chain of its own: its elements go to a shared chain `dnat-<kind>-<endpoint count>`, which
+//! masquerades as the kind says and DNATs with one lookup in the `endpoints` (or
+//! `nodeport-endpoints`) map keyed on the same fields plus `numgen random mod <count>`. Hairpin
+//! connections of those endpoints are masqueraded after DNAT through one `hairpin` set of
+//! `addr . addr`. Ports with affinity or `externalTrafficPolicy: Local` keep kube-proxy's
+//! shape: a chain per service port and per endpoint, affinity in a timed dynamic set per
+//! endpoint checked before the random pick. Ports without endpoints are rejected from the
 //! `no-endpoint-*` maps. Packets marked `0x4000` (hairpin, node ports and external IPs with
 //! `externalTrafficPolicy: Cluster`, cluster IPs from outside `cluster_cidrs`) are masqueraded
 //! to source ports 32768-65535, outside the NodePort range.
 //!
-//! Chain names carry a hash of their content: a changed service port gets new chains, swapped
-//! in by its map elements in the same transaction, and a restarted proxy knows from names alone
-//! what the kernel holds, so it rewrites nothing that is already right.
+//! Names fix content: per-port chain names carry a hash of their rules, a shared chain's name
+//! its kind and count. A changed port gets new chains or elements, swapped in by the same
+//! transaction, and a restarted proxy knows from names and elements alone what the kernel
+//! holds, so it rewrites nothing that is already right.
 //!
-//! Cost on Linux 6.1 with libnftables 1.0.6 (measured by `scripts/bench-proxy-nft.sh`): each
-//! transaction that adds a jump validates the whole table, each rule binding an anonymous map
-//! scans the whole transaction, and any deletion makes libnftables dump every chain first. So
-//! additions use only creating forms (which need no dump), and a large sync is split into
-//! transactions of at most [`NftConfig::max_transaction_lines`] between whole service ports.
-//! Removals still pay the dump, whose cost grows with the square of the number of chains.
+//! Cost on Linux 6.1 with libnftables 1.0.6 (measured by `scripts/bench-proxy-nft.sh`): a
+//! transaction adding a jump validates the whole table's chain graph, a rule binding an
+//! anonymous map scans the whole transaction, any deletion makes libnftables read every chain,
+//! and libnftables keeps the parsed objects of its last transactions. So ports are elements,
+//! not chains; additions use only creating forms; a sync computes only the ports whose
+//! fingerprint changed; a large sync goes in transactions of at most
+//! [`NftConfig::max_transaction_lines`] between whole ports, on a thread of their own (another
+//! heap arena), with a fresh libnftables context afterwards. With a ruleset read, libnftables
+//! 1.0.6 refuses new rules naming the `typeof` endpoint maps, so shared chains are created in
+//! transactions without deletions.
 
 mod base;
 mod dataplane;
