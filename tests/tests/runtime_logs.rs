@@ -282,4 +282,3 @@ fn logging_goes_on_after_the_client_that_started_the_container_exits() {
     f.wait_for_loggers_to_exit();
     f.assert_nothing_left();
 }
-
