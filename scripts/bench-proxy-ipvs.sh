@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --vm-kernel
 cargo build --release --locked -p skiff-tests --bin proxy-ipvs-bench
-exec target/release/proxy-ipvs-bench
+exec "${CARGO_TARGET_DIR:-target}/release/proxy-ipvs-bench"

@@ -284,8 +284,8 @@ fn ipvs_programs_cluster_ips_node_ports_and_affinity_and_traffic_reaches_every_b
             }
             let vips = topo
                 .node
-                .exec_ok("ip", &["-4", "addr", "show", "dev", "skiff-ipvs0"]);
-            assert!(vips.contains("10.43.0.10/32"), "{vips}");
+                .exec_ok("ip", &["-4", "route", "show", "table", "local"]);
+            assert!(vips.contains("local 10.43.0.10 dev skiff-ipvs0"), "{vips}");
 
             assert_eq!(topo.tcp_backends("10.43.0.10:80", 12), all_backends());
             assert_eq!(

@@ -1,5 +1,7 @@
-//! Virtual IPs bound on the dummy interface `skiff-ipvs0` (so the node accepts their traffic
-//! for IPVS), over rtnetlink with pipelined address changes; with a fake for unit tests.
+//! Virtual IPs made local by `local` routes (table `local`, dev `skiff-ipvs0`, scope host), so
+//! the node accepts their traffic for IPVS: unlike addresses, adding one costs the same at any
+//! count. Over rtnetlink, pipelined (errors only, one acknowledged request closing each
+//! window); with a fake for unit tests.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -10,24 +12,30 @@ use netlink_packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE,
     NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Rtnl};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-/// The dummy interface holding the virtual IPs.
+/// The dummy interface the virtual IPs' local routes point at.
 pub const DUMMY_LINK: &str = "skiff-ipvs0";
 
-/// Address changes sent before their ACKs are read (they must fit the receive buffer).
-const CHUNK: usize = 512;
+/// The kernel's `local` routing table.
+const TABLE_LOCAL: u8 = 255;
 
-/// The interface holding virtual IPs, as the dataplane uses it.
+/// Route changes sent before the window's closing acknowledgement is read (their errors
+/// must fit the receive buffer).
+const CHUNK: usize = 2048;
+
+/// The interface virtual IPs are made local on, as the dataplane uses it.
 pub trait VipLink: Send {
     /// Creates the interface if missing and sets it up.
     fn ensure(&mut self) -> io::Result<()>;
-    /// The addresses bound on it (IPv6 link-local excluded).
+    /// The addresses local on it (IPv6 link-local excluded).
     fn addresses(&mut self) -> io::Result<BTreeSet<IpAddr>>;
-    /// Binds and unbinds addresses (host prefixes), pipelined; one outcome per address.
+    /// Makes addresses local and stops it (host prefixes), pipelined; one outcome per address.
     fn change(&mut self, add: &[IpAddr], remove: &[IpAddr]) -> io::Result<Vec<io::Result<()>>>;
 }
 
@@ -64,12 +72,23 @@ impl DummyLink {
     }
 
     fn send(&mut self, msgs: Vec<Rtnl>, flags: u16) -> io::Result<Vec<u32>> {
+        self.send_windowed(msgs, flags, flags)
+    }
+
+    /// Sends `msgs` with `flags`, the last one with `last_flags`.
+    fn send_windowed(
+        &mut self,
+        msgs: Vec<Rtnl>,
+        flags: u16,
+        last_flags: u16,
+    ) -> io::Result<Vec<u32>> {
         let mut out = Vec::new();
         let mut seqs = Vec::with_capacity(msgs.len());
-        for m in msgs {
+        let n = msgs.len();
+        for (i, m) in msgs.into_iter().enumerate() {
             self.seq = self.seq.wrapping_add(1).max(1);
             let mut h = NetlinkHeader::default();
-            h.flags = flags;
+            h.flags = if i + 1 == n { last_flags } else { flags };
             h.sequence_number = self.seq;
             let mut p = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(m));
             p.finalize();
@@ -91,9 +110,21 @@ impl DummyLink {
     /// Reads replies until every sequence number in `seqs` is answered (ACK, error or end of
     /// dump); returns the inner messages and each request's outcome.
     fn collect(&mut self, seqs: &[u32]) -> io::Result<(Vec<Rtnl>, Vec<io::Result<()>>)> {
+        self.collect_until(seqs, false)
+    }
+
+    /// Reads replies until every request is answered, or with `barrier` until the last one
+    /// is: requests answered by then with nothing (sent without an acknowledgement, ahead of
+    /// one that was, and handled in order) succeeded.
+    fn collect_until(
+        &mut self,
+        seqs: &[u32],
+        barrier: bool,
+    ) -> io::Result<(Vec<Rtnl>, Vec<io::Result<()>>)> {
         let first = seqs.first().copied().unwrap_or(0);
         let mut outcomes: Vec<Option<io::Result<()>>> = seqs.iter().map(|_| None).collect();
-        let mut left = seqs.len();
+        let mut left = if barrier { 1 } else { seqs.len() };
+        let last = seqs.len().wrapping_sub(1);
         let mut inner = Vec::new();
         while left > 0 {
             self.buf.clear();
@@ -124,7 +155,9 @@ impl DummyLink {
                 };
                 if slot.is_none() {
                     *slot = Some(outcome);
-                    left -= 1;
+                    if !barrier || i == last {
+                        left -= 1;
+                    }
                 }
             }
         }
@@ -151,21 +184,51 @@ impl DummyLink {
     }
 }
 
-fn address_message(index: u32, ip: IpAddr) -> AddressMessage {
-    let mut msg = AddressMessage::default();
-    msg.header.index = index;
-    msg.header.scope = AddressScope::Universe;
-    msg.header.family = if ip.is_ipv4() {
+fn route_message(index: u32, ip: IpAddr) -> RouteMessage {
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = if ip.is_ipv4() {
         AddressFamily::Inet
     } else {
         AddressFamily::Inet6
     };
-    msg.header.prefix_len = if ip.is_ipv4() { 32 } else { 128 };
-    if ip.is_ipv4() {
-        msg.attributes.push(AddressAttribute::Local(ip));
-    }
-    msg.attributes.push(AddressAttribute::Address(ip));
+    msg.header.destination_prefix_length = if ip.is_ipv4() { 32 } else { 128 };
+    msg.header.table = TABLE_LOCAL;
+    msg.header.protocol = RouteProtocol::Static;
+    msg.header.scope = RouteScope::Host;
+    msg.header.kind = RouteType::Local;
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(ip)));
+    msg.attributes.push(RouteAttribute::Oif(index));
     msg
+}
+
+/// The destination of a host-prefix local route in table `local` through interface `index`.
+fn local_destination(m: &RouteMessage, index: u32) -> Option<IpAddr> {
+    let table = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(m.header.table));
+    if table != u32::from(TABLE_LOCAL) || m.header.kind != RouteType::Local {
+        return None;
+    }
+    if !m
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
+    {
+        return None;
+    }
+    let ip = m.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })?;
+    let host = if ip.is_ipv4() { 32 } else { 128 };
+    (m.header.destination_prefix_length == host).then_some(ip)
 }
 
 impl VipLink for DummyLink {
@@ -197,19 +260,17 @@ impl VipLink for DummyLink {
     }
 
     fn addresses(&mut self) -> io::Result<BTreeSet<IpAddr>> {
-        let mut msg = AddressMessage::default();
-        msg.header.index = self.index;
-        let seqs = self.send(vec![Rtnl::GetAddress(msg)], NLM_F_REQUEST | NLM_F_DUMP)?;
+        // A dump of every family's routes; the kernel filters no table for it.
+        let seqs = self.send(
+            vec![Rtnl::GetRoute(RouteMessage::default())],
+            NLM_F_REQUEST | NLM_F_DUMP,
+        )?;
         let (inner, _) = self.collect(&seqs)?;
+        let index = self.index;
         Ok(inner
             .iter()
             .filter_map(|m| match m {
-                Rtnl::NewAddress(a) if a.header.index == self.index => {
-                    a.attributes.iter().find_map(|x| match x {
-                        AddressAttribute::Address(ip) => Some(*ip),
-                        _ => None,
-                    })
-                }
+                Rtnl::NewRoute(r) => local_destination(r, index),
                 _ => None,
             })
             // The kernel's own IPv6 link-local address is not a VIP.
@@ -219,27 +280,38 @@ impl VipLink for DummyLink {
 
     fn change(&mut self, add: &[IpAddr], remove: &[IpAddr]) -> io::Result<Vec<io::Result<()>>> {
         let mut outcomes = Vec::with_capacity(add.len() + remove.len());
+        let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
         for chunk in add.chunks(CHUNK) {
             let msgs = chunk
                 .iter()
-                .map(|ip| Rtnl::NewAddress(address_message(self.index, *ip)))
+                .map(|ip| Rtnl::NewRoute(route_message(self.index, *ip)))
                 .collect();
-            let seqs = self.send(msgs, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)?;
-            outcomes.extend(self.collect(&seqs)?.1.into_iter().map(|o| match o {
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
-                o => o,
-            }));
+            let seqs = self.send_windowed(msgs, flags, flags | NLM_F_ACK)?;
+            outcomes.extend(
+                self.collect_until(&seqs, true)?
+                    .1
+                    .into_iter()
+                    .map(|o| match o {
+                        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+                        o => o,
+                    }),
+            );
         }
         for chunk in remove.chunks(CHUNK) {
             let msgs = chunk
                 .iter()
-                .map(|ip| Rtnl::DelAddress(address_message(self.index, *ip)))
+                .map(|ip| Rtnl::DelRoute(route_message(self.index, *ip)))
                 .collect();
-            let seqs = self.send(msgs, NLM_F_REQUEST | NLM_F_ACK)?;
-            outcomes.extend(self.collect(&seqs)?.1.into_iter().map(|o| match o {
-                Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(()),
-                o => o,
-            }));
+            let seqs = self.send_windowed(msgs, NLM_F_REQUEST, NLM_F_REQUEST | NLM_F_ACK)?;
+            outcomes.extend(
+                self.collect_until(&seqs, true)?
+                    .1
+                    .into_iter()
+                    .map(|o| match o {
+                        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+                        o => o,
+                    }),
+            );
         }
         Ok(outcomes)
     }
@@ -270,5 +342,29 @@ impl VipLink for FakeVipLink {
             set.remove(ip);
         }
         Ok((0..add.len() + remove.len()).map(|_| Ok(())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_route_names_its_destination_only_in_the_local_table_through_the_link() {
+        let v4: IpAddr = "10.96.0.10".parse().unwrap();
+        let v6: IpAddr = "fd00::10".parse().unwrap();
+        let m = route_message(7, v4);
+        assert_eq!(m.header.table, 255);
+        assert_eq!(m.header.kind, RouteType::Local);
+        assert_eq!(m.header.scope, RouteScope::Host);
+        assert_eq!(local_destination(&m, 7), Some(v4));
+        assert_eq!(local_destination(&route_message(7, v6), 7), Some(v6));
+        assert_eq!(local_destination(&m, 8), None);
+        let mut main = route_message(7, v4);
+        main.header.table = 254;
+        assert_eq!(local_destination(&main, 7), None);
+        let mut wide = route_message(7, v4);
+        wide.header.destination_prefix_length = 24;
+        assert_eq!(local_destination(&wide, 7), None);
     }
 }
