@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use skiff_proxy::dataplane::Dataplane;
+use skiff_proxy::dataplane::{Changes, Dataplane};
 use skiff_proxy::ipvs::{IpvsConfig, IpvsDataplane};
 use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 use skiff_tests::vm::{self, Vm};
@@ -120,7 +120,7 @@ impl Topology {
 
     fn sync(&self, dp: &mut IpvsDataplane, model: &ServiceModel) -> usize {
         self.node.run(|| {
-            let report = dp.sync(model).expect("sync");
+            let report = dp.sync(model, &Changes::All).expect("sync");
             assert!(report.failures.is_empty(), "{report:?}");
             report.changes
         })

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use skiff_proxy::dataplane::Dataplane;
+use skiff_proxy::dataplane::{Changes, Dataplane};
 use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 use skiff_proxy::nft::{NftConfig, NftDataplane};
 use skiff_tests::guard::{require, Need};
@@ -108,7 +108,7 @@ impl Topology {
         self.node.run(|| {
             let mut dp = NftDataplane::new(NftConfig::default()).expect("libnftables");
             dp.load().expect("load");
-            let report = dp.sync(model).expect("sync");
+            let report = dp.sync(model, &Changes::All).expect("sync");
             assert!(report.failures.is_empty(), "{report:?}");
             dp
         })
@@ -116,7 +116,7 @@ impl Topology {
 
     fn sync(&self, dp: &mut NftDataplane, model: &ServiceModel) -> usize {
         self.node.run(|| {
-            let report = dp.sync(model).expect("sync");
+            let report = dp.sync(model, &Changes::All).expect("sync");
             assert!(report.failures.is_empty(), "{report:?}");
             report.changes
         })

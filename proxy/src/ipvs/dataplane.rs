@@ -20,7 +20,7 @@ use super::state::{
 use super::vip::{DummyLink, VipLink};
 use super::wire::{parse_dest, parse_service, request};
 use super::IpvsConfig;
-use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
+use crate::dataplane::{Changes, Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::{Protocol, ServiceModel};
 use crate::nft::NftKernel;
 
@@ -264,6 +264,10 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
         BACKEND
     }
 
+    fn housekeep(&mut self) -> Result<usize, DataplaneError> {
+        self.reap_drained()
+    }
+
     fn load(&mut self) -> Result<(), DataplaneError> {
         if let Some(root) = &self.config.sysctl_root {
             apply_sysctls(root).map_err(failed("setting sysctls"))?;
@@ -305,7 +309,11 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
         Ok(())
     }
 
-    fn sync(&mut self, model: &ServiceModel) -> Result<SyncReport, DataplaneError> {
+    fn sync(
+        &mut self,
+        model: &ServiceModel,
+        _changes: &Changes,
+    ) -> Result<SyncReport, DataplaneError> {
         let started = Instant::now();
         if !self.loaded {
             self.load()?;

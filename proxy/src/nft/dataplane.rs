@@ -19,7 +19,7 @@ use super::plan::{
 };
 use super::store::{fingerprint, hairpin_changes, record_shared, Programmed, Shared};
 use super::NftConfig;
-use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
+use crate::dataplane::{Changes, Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::ServiceModel;
 use crate::model::{ServicePort, ServicePortName};
 
@@ -366,7 +366,11 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         Ok(())
     }
 
-    fn sync(&mut self, model: &ServiceModel) -> Result<SyncReport, DataplaneError> {
+    fn sync(
+        &mut self,
+        model: &ServiceModel,
+        _changes: &Changes,
+    ) -> Result<SyncReport, DataplaneError> {
         let start = Instant::now();
         let mut report = SyncReport::default();
         for f in Family::ALL {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::dataplane::Dataplane;
+use crate::dataplane::{Changes, Dataplane};
 use crate::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 
 fn golden(file: &str, actual: &str) {
@@ -249,7 +249,7 @@ fn a_refused_service_port_is_reported_and_the_others_are_programmed() {
     let log = fake.log.clone();
     let mut dp = NftDataplane::with_kernel(fake, NftConfig::default());
     dp.load().unwrap();
-    let report = dp.sync(&model).unwrap();
+    let report = dp.sync(&model, &Changes::All).unwrap();
     assert_eq!(report.failures.len(), 1, "{report:?}");
     assert_eq!(
         report.failures[0].name,
@@ -262,7 +262,7 @@ fn a_refused_service_port_is_reported_and_the_others_are_programmed() {
     assert!(applied.contains("10.43.0.53 . udp . 53 : goto dnat-cluster-1"));
     // A second sync retries only the failed port.
     drop(log);
-    let report = dp.sync(&model).unwrap();
+    let report = dp.sync(&model, &Changes::All).unwrap();
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.changes, 0);
 }
@@ -286,7 +286,7 @@ fn large_changes_are_split_between_whole_service_ports() {
         ..NftConfig::default()
     };
     let mut dp = NftDataplane::with_kernel(fake, config);
-    let report = dp.sync(&model).unwrap();
+    let report = dp.sync(&model, &Changes::All).unwrap();
     assert!(report.failures.is_empty());
     let log = log.lock().unwrap();
     // The fixed part, then several transactions.
@@ -307,9 +307,9 @@ fn a_sync_writes_only_the_ports_that_changed() {
     let fake = FakeNft::default();
     let log = fake.log.clone();
     let mut dp = NftDataplane::with_kernel(fake, NftConfig::default());
-    dp.sync(&model).unwrap();
+    dp.sync(&model, &Changes::All).unwrap();
     let scripts = log.lock().unwrap().applied.len();
-    assert_eq!(dp.sync(&model).unwrap().changes, 0);
+    assert_eq!(dp.sync(&model, &Changes::All).unwrap().changes, 0);
     assert_eq!(log.lock().unwrap().applied.len(), scripts);
     let api = port(
         name("default", "api", "", Protocol::Tcp),
@@ -318,7 +318,7 @@ fn a_sync_writes_only_the_ports_that_changed() {
         vec![ep("10.42.2.2", 8000)],
     );
     model.ports.insert(api.name.clone(), api);
-    let report = dp.sync(&model).unwrap();
+    let report = dp.sync(&model, &Changes::All).unwrap();
     // The dispatch element, the endpoint slot and the hairpin address.
     assert_eq!(report.changes, 3, "{report:?}");
     let log = log.lock().unwrap();

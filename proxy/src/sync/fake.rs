@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::dataplane::{Dataplane, DataplaneError, PortFailure, SyncReport};
+use crate::dataplane::{Changes, Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::{ServiceModel, ServicePortName};
 
 /// Shared record of what a [`FakeDataplane`] saw; clone it before moving the dataplane away.
@@ -80,7 +80,11 @@ impl Dataplane for FakeDataplane {
         Ok(())
     }
 
-    fn sync(&mut self, model: &ServiceModel) -> Result<SyncReport, DataplaneError> {
+    fn sync(
+        &mut self,
+        model: &ServiceModel,
+        _changes: &Changes,
+    ) -> Result<SyncReport, DataplaneError> {
         let mut state = self.record.lock();
         if state.fail_next > 0 {
             state.fail_next -= 1;

@@ -18,7 +18,7 @@ use futures::FutureExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-use crate::dataplane::{Dataplane, DataplaneError, SyncReport};
+use crate::dataplane::{Changes, Dataplane, DataplaneError, SyncReport};
 use crate::model::{self, ModelWarning, NodeContext, ServicePortName};
 use crate::server::{node_port_health, HealthCheckPorts, ProxyStatus};
 
@@ -143,7 +143,7 @@ impl SyncLoop {
         let mut dataplane = self.dataplane.take().ok_or(SyncError::DataplaneLost)?;
         let started = Instant::now();
         let (dataplane, model, result) = tokio::task::spawn_blocking(move || {
-            let result = dataplane.sync(&model);
+            let result = dataplane.sync(&model, &Changes::All);
             (dataplane, model, result)
         })
         .await

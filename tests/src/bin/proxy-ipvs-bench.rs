@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use skiff_proxy::dataplane::Dataplane;
+use skiff_proxy::dataplane::{Changes, Dataplane};
 use skiff_proxy::ipvs::{
     desired, diff, request, IpvsConfig, IpvsDataplane, IpvsSocket, Programmed,
 };
@@ -112,7 +112,7 @@ fn ours(n: usize) -> Ours {
         let mut dp = IpvsDataplane::new(IpvsConfig::default()).expect("IPVS dataplane");
         let started = Instant::now();
         dp.load().expect("load");
-        let report = dp.sync(&m).expect("sync");
+        let report = dp.sync(&m, &Changes::All).expect("sync");
         let full = started.elapsed();
         assert!(report.failures.is_empty(), "{:?}", report.failures.first());
         assert_eq!(report.objects, n * (1 + ENDPOINTS));
@@ -121,7 +121,7 @@ fn ours(n: usize) -> Ours {
             let p = service(i);
             m.ports.insert(p.name.clone(), p);
             let t = Instant::now();
-            let report = dp.sync(&m).expect("sync");
+            let report = dp.sync(&m, &Changes::All).expect("sync");
             adds.push(t.elapsed());
             assert_eq!(report.objects, (i + 1) * (1 + ENDPOINTS));
         }

@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use skiff_proxy::dataplane::Dataplane;
+use skiff_proxy::dataplane::{Changes, Dataplane};
 use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 use skiff_proxy::nft::{NftConfig, NftDataplane};
 use skiff_tests::guard::{require, Need};
@@ -135,17 +135,17 @@ fn ours(n: usize, config: &NftConfig) -> Ours {
         let mut dp = NftDataplane::new(config.clone()).expect("libnftables");
         dp.load().expect("load");
         let start = Instant::now();
-        let report = dp.sync(&m).expect("sync");
+        let report = dp.sync(&m, &Changes::All).expect("sync");
         let full = start.elapsed();
         assert!(report.failures.is_empty(), "{:?}", report.failures.first());
         let extra = service(n);
         m.ports.insert(extra.name.clone(), extra);
         let start = Instant::now();
-        let report = dp.sync(&m).expect("sync");
+        let report = dp.sync(&m, &Changes::All).expect("sync");
         let add_one = start.elapsed();
         assert!(report.failures.is_empty());
         let start = Instant::now();
-        let report = dp.sync(&m).expect("sync");
+        let report = dp.sync(&m, &Changes::All).expect("sync");
         let resync = start.elapsed();
         assert_eq!(report.changes, 0);
         Ours {

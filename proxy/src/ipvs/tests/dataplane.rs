@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::dataplane::Dataplane;
+use crate::dataplane::{Changes, Dataplane};
 
 #[test]
 fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothing() {
@@ -19,7 +19,7 @@ fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothin
     )]);
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
-    let report = plane.sync(&m).unwrap();
+    let report = plane.sync(&m, &Changes::All).unwrap();
     assert_eq!((report.ports, report.objects), (1, 3));
     assert!(link.addresses.lock().unwrap().contains(&ip("10.96.0.10")));
     let requests = ipvs.state.lock().unwrap().requests.len();
@@ -27,7 +27,7 @@ fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothin
 
     let mut restarted = fake_plane(&ipvs, &link, &nft);
     restarted.load().unwrap();
-    let report = restarted.sync(&m).unwrap();
+    let report = restarted.sync(&m, &Changes::All).unwrap();
     assert_eq!(
         ipvs.state.lock().unwrap().requests.len(),
         requests,
@@ -36,7 +36,7 @@ fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothin
     assert_eq!(report.objects, 3);
     // The masquerade table is rewritten whole once per start; nothing else changed.
     assert_eq!(report.changes, 1);
-    assert_eq!(restarted.sync(&m).unwrap().changes, 0);
+    assert_eq!(restarted.sync(&m, &Changes::All).unwrap().changes, 0);
 }
 
 #[test]
@@ -49,16 +49,19 @@ fn dataplane_drains_a_removed_endpoint_until_its_connections_close() {
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
     plane
-        .sync(&model(vec![service(
-            "web",
-            "10.96.0.10",
-            &["10.2.0.2", "10.2.0.3"],
-        )]))
+        .sync(
+            &model(vec![service(
+                "web",
+                "10.96.0.10",
+                &["10.2.0.2", "10.2.0.3"],
+            )]),
+            &Changes::All,
+        )
         .unwrap();
     let v = vk("10.96.0.10", 80);
     ipvs.set_connections(v, rk("10.2.0.3", 8080), 1, 0);
     let smaller = model(vec![service("web", "10.96.0.10", &["10.2.0.2"])]);
-    plane.sync(&smaller).unwrap();
+    plane.sync(&smaller, &Changes::All).unwrap();
     let weight = |ipvs: &FakeIpvs| {
         let st = ipvs.state.lock().unwrap();
         st.services[&v]
@@ -89,7 +92,7 @@ fn dataplane_leaves_virtual_servers_that_are_not_on_its_addresses_alone() {
         .insert(foreign, (service_full(&foreign, &rr()), BTreeMap::new()));
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
-    plane.sync(&model(vec![])).unwrap();
+    plane.sync(&model(vec![]), &Changes::All).unwrap();
     assert!(ipvs.state.lock().unwrap().services.contains_key(&foreign));
 }
 
@@ -104,17 +107,20 @@ fn dataplane_changing_one_port_sends_only_its_requests_and_removing_it_unbinds_i
     plane.load().unwrap();
     let a = service("a", "10.96.0.10", &["10.2.0.2"]);
     plane
-        .sync(&model(vec![
-            a.clone(),
-            service("b", "10.96.0.11", &["10.2.0.3"]),
-        ]))
+        .sync(
+            &model(vec![a.clone(), service("b", "10.96.0.11", &["10.2.0.3"])]),
+            &Changes::All,
+        )
         .unwrap();
     let before = ipvs.state.lock().unwrap().requests.len();
     plane
-        .sync(&model(vec![
-            a.clone(),
-            service("b", "10.96.0.11", &["10.2.0.3", "10.2.0.4"]),
-        ]))
+        .sync(
+            &model(vec![
+                a.clone(),
+                service("b", "10.96.0.11", &["10.2.0.3", "10.2.0.4"]),
+            ]),
+            &Changes::All,
+        )
         .unwrap();
     let sent: Vec<IpvsMessage> = ipvs.state.lock().unwrap().requests[before..].to_vec();
     assert_eq!(
@@ -125,7 +131,7 @@ fn dataplane_changing_one_port_sends_only_its_requests_and_removing_it_unbinds_i
             1
         ))]
     );
-    plane.sync(&model(vec![a])).unwrap();
+    plane.sync(&model(vec![a]), &Changes::All).unwrap();
     assert!(!ipvs
         .state
         .lock()
@@ -152,7 +158,9 @@ fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_ent
     let mut dns = service("dns", "10.96.0.53", &["10.2.0.2", "10.2.0.3"]);
     dns.protocol = Protocol::Udp;
     dns.name.protocol = Protocol::Udp;
-    plane.sync(&model(vec![dns.clone()])).unwrap();
+    plane
+        .sync(&model(vec![dns.clone()]), &Changes::All)
+        .unwrap();
     let v = VirtualKey {
         protocol: Protocol::Udp,
         addr: ip("10.96.0.53"),
@@ -160,7 +168,7 @@ fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_ent
     };
     ipvs.set_connections(v, rk("10.2.0.3", 8080), 0, 5);
     dns.cluster_endpoints.truncate(1);
-    plane.sync(&model(vec![dns])).unwrap();
+    plane.sync(&model(vec![dns]), &Changes::All).unwrap();
     assert!(!ipvs.state.lock().unwrap().services[&v]
         .1
         .contains_key(&rk("10.2.0.3", 8080)));
