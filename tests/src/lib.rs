@@ -9,6 +9,7 @@ pub mod images;
 pub mod kube_client;
 pub mod netns;
 pub mod process;
+pub mod proxy_bench;
 pub mod runtime;
 pub mod vm;
 

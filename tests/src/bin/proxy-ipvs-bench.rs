@@ -6,7 +6,6 @@
 //! `SKIFF_BENCH_SIZES` (default `1000,10000`) picks the sizes.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,89 +13,18 @@ use skiff_proxy::dataplane::{Changes, Dataplane};
 use skiff_proxy::ipvs::{
     desired, diff, request, IpvsConfig, IpvsDataplane, IpvsSocket, Programmed,
 };
-use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use skiff_tests::proxy_bench::{
+    cluster_ip, endpoint_ip, median, model, service, status_kb, ENDPOINTS,
+};
 use skiff_tests::vm::{self, Vm};
 use skiff_tests::Netns;
 
-const ENDPOINTS: usize = 10;
 /// One-service additions measured per size (the median is printed).
 const ADDS: usize = 5;
 /// Prefix of the lines the guest prints for the host to show.
 const TAG: &str = "bench| ";
 /// The anchor of TESTING.md: `ipvsadm -R` of 10k services x 10 real servers in this VM.
 const ANCHOR_10K: &str = "20.9 s";
-
-fn cluster_ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(10, 43, (i / 256) as u8, (i % 256) as u8)
-}
-
-fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
-    let k = i * ENDPOINTS + e;
-    Ipv4Addr::new(
-        10,
-        100 + (k / 65536) as u8,
-        (k / 256 % 256) as u8,
-        (k % 256) as u8,
-    )
-}
-
-fn service(i: usize) -> ServicePort {
-    let eps: Vec<Endpoint> = (0..ENDPOINTS)
-        .map(|e| Endpoint {
-            ip: IpAddr::V4(endpoint_ip(i, e)),
-            port: 8080,
-            ready: true,
-            serving: true,
-            terminating: false,
-            local: false,
-        })
-        .collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "bench".into(),
-            name: format!("svc-{i}"),
-            port: "http".into(),
-            protocol: Protocol::Tcp,
-        },
-        cluster_ips: vec![IpAddr::V4(cluster_ip(i))],
-        port: 80,
-        protocol: Protocol::Tcp,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
-}
-
-fn model(n: usize) -> ServiceModel {
-    let mut m = ServiceModel::default();
-    for i in 0..n {
-        let p = service(i);
-        m.ports.insert(p.name.clone(), p);
-    }
-    m
-}
-
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 struct Ours {
     full: Duration,

@@ -11,17 +11,14 @@
 //! only skiff-proxy.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use skiff_proxy::dataplane::{Changes, Dataplane};
-use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 use skiff_proxy::nft::{NftConfig, NftDataplane};
 use skiff_tests::guard::{require, Need};
+use skiff_tests::proxy_bench::{cluster_ip, endpoint_ip, model, service, status_kb, ENDPOINTS};
 use skiff_tests::Netns;
-
-const ENDPOINTS: usize = 10;
 
 /// Counts the bytes the program holds on the heap (libnftables' allocations, made in C, are
 /// not counted).
@@ -48,72 +45,6 @@ static ALLOCATOR: Counting = Counting;
 
 fn live_mb() -> f64 {
     LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1048576.0
-}
-
-fn cluster_ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(10, 43, (i / 256) as u8, (i % 256) as u8)
-}
-
-fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
-    let k = i * ENDPOINTS + e;
-    Ipv4Addr::new(
-        10,
-        100 + (k / 65536) as u8,
-        (k / 256 % 256) as u8,
-        (k % 256) as u8,
-    )
-}
-
-fn service(i: usize) -> ServicePort {
-    let eps: Vec<Endpoint> = (0..ENDPOINTS)
-        .map(|e| Endpoint {
-            ip: IpAddr::V4(endpoint_ip(i, e)),
-            port: 8080,
-            ready: true,
-            serving: true,
-            terminating: false,
-            local: false,
-        })
-        .collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "bench".into(),
-            name: format!("svc-{i}"),
-            port: "http".into(),
-            protocol: Protocol::Tcp,
-        },
-        cluster_ips: vec![IpAddr::V4(cluster_ip(i))],
-        port: 80,
-        protocol: Protocol::Tcp,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
-}
-
-fn model(n: usize) -> ServiceModel {
-    let mut m = ServiceModel::default();
-    for i in 0..n {
-        let p = service(i);
-        m.ports.insert(p.name.clone(), p);
-    }
-    m
-}
-
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 struct Ours {

@@ -1,0 +1,88 @@
+//! The service model both proxy benchmarks program: N services of one TCP port with 10
+//! endpoints each, on addresses derived from the service's index; and the process figures they
+//! print.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+
+/// Endpoints per service.
+pub const ENDPOINTS: usize = 10;
+
+/// The cluster IP of service `i`.
+pub fn cluster_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 43, (i / 256) as u8, (i % 256) as u8)
+}
+
+/// The address of endpoint `e` of service `i`.
+pub fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
+    let k = i * ENDPOINTS + e;
+    Ipv4Addr::new(
+        10,
+        100 + (k / 65536) as u8,
+        (k / 256 % 256) as u8,
+        (k % 256) as u8,
+    )
+}
+
+/// Service `i`: `bench/svc-<i>:http`, port 80 to 8080 on [`ENDPOINTS`] ready endpoints.
+pub fn service(i: usize) -> ServicePort {
+    let eps: Vec<Endpoint> = (0..ENDPOINTS)
+        .map(|e| Endpoint {
+            ip: IpAddr::V4(endpoint_ip(i, e)),
+            port: 8080,
+            ready: true,
+            serving: true,
+            terminating: false,
+            local: false,
+        })
+        .collect();
+    ServicePort {
+        name: ServicePortName {
+            namespace: "bench".into(),
+            name: format!("svc-{i}"),
+            port: "http".into(),
+            protocol: Protocol::Tcp,
+        },
+        cluster_ips: vec![IpAddr::V4(cluster_ip(i))],
+        port: 80,
+        protocol: Protocol::Tcp,
+        node_port: None,
+        external_ips: vec![],
+        load_balancer_ips: vec![],
+        affinity_timeout: None,
+        external_local: false,
+        internal_local: false,
+        health_check_node_port: None,
+        cluster_endpoints: eps.clone(),
+        external_endpoints: eps,
+        local_ready_endpoints: 0,
+    }
+}
+
+/// Services `0..n`.
+pub fn model(n: usize) -> ServiceModel {
+    let mut m = ServiceModel::default();
+    for i in 0..n {
+        let p = service(i);
+        m.ports.insert(p.name.clone(), p);
+    }
+    m
+}
+
+/// A field of `/proc/self/status` in kB (`VmRSS:`, `VmHWM:`); 0 when unreadable.
+pub fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The median of `v` (which must not be empty).
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
