@@ -70,7 +70,14 @@ pub struct IpvsSocket {
     family: u16,
     seq: u32,
     recv_buf: Vec<u8>,
+    send_buf: Vec<u8>,
     writes: u64,
+}
+
+/// How the closing request of a window was answered: its outcome and the replies it got.
+struct Answer {
+    outcome: Result<(), io::Error>,
+    replies: Vec<IpvsMessage>,
 }
 
 impl std::fmt::Debug for IpvsSocket {
@@ -99,6 +106,7 @@ impl IpvsSocket {
             family: 0,
             seq: 0,
             recv_buf: Vec::with_capacity(RECV_BUF),
+            send_buf: Vec::with_capacity(SEND_CHUNK + 1024),
             writes: 0,
         };
         this.family = this.resolve_family()?;
@@ -128,7 +136,7 @@ impl IpvsSocket {
         msg.finalize();
         let mut buf = vec![0; msg.buffer_len()];
         msg.serialize(&mut buf);
-        self.socket.send(&buf, 0).map_err(io_err("send"))?;
+        self.send(&buf)?;
         let mut family = None;
         let mut missing = false;
         self.read_until(|frame| {
@@ -163,12 +171,6 @@ impl IpvsSocket {
         self.seq
     }
 
-    fn encode(&mut self, msg: &IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
-        let seq = self.next_seq();
-        encode_into(msg, self.family, flags, seq, out);
-        seq
-    }
-
     /// Sends every request (pipelined, in order) and returns each one's outcome, errors
     /// matched by sequence number. Fails as a whole only when the socket does.
     ///
@@ -185,75 +187,102 @@ impl IpvsSocket {
             cmd: IpvsCmd::GetInfo,
             attrs: vec![],
         };
-        let mut chunk = Vec::with_capacity(SEND_CHUNK + 1024);
         for window in requests.chunks(WINDOW) {
-            let first_seq = self.seq.wrapping_add(1).max(1);
-            for req in window {
-                self.encode(req, NLM_F_REQUEST, &mut chunk);
-                self.writes += 1;
-                if chunk.len() >= SEND_CHUNK {
-                    self.socket.send(&chunk, 0).map_err(io_err("send"))?;
-                    chunk.clear();
-                }
-            }
-            let barrier_seq = self.encode(&barrier, NLM_F_REQUEST | NLM_F_ACK, &mut chunk);
-            self.socket.send(&chunk, 0).map_err(io_err("send"))?;
-            chunk.clear();
             let base = outcomes.len();
             outcomes.extend(window.iter().map(|_| Ok(())));
-            let slots = &mut outcomes[base..];
-            self.read_until(|frame| {
-                let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(frame)
-                    .map_err(|e| decode(e.to_string()))?;
-                let seq = m.header.sequence_number;
-                if let NetlinkPayload::Error(e) = m.payload {
-                    if seq == barrier_seq {
-                        return Ok(true);
-                    }
-                    let index = seq.wrapping_sub(first_seq) as usize;
-                    if let (Some(code), Some(slot)) = (e.code, slots.get_mut(index)) {
-                        *slot = Err(io::Error::from_raw_os_error(-code.get()));
-                    }
-                }
-                Ok(false)
-            })?;
+            // The barrier's own answer (the info reply and its ACK) only closes the window.
+            self.exchange(
+                window,
+                &mut outcomes[base..],
+                &barrier,
+                NLM_F_REQUEST | NLM_F_ACK,
+            )?;
         }
         Ok(outcomes)
     }
 
     /// Dumps with `request` and returns every reply.
     pub fn dump(&mut self, request: &IpvsMessage) -> Result<Vec<IpvsMessage>, IpvsError> {
-        let mut buf = Vec::new();
-        let seq = self.encode(request, NLM_F_REQUEST | NLM_F_DUMP, &mut buf);
-        self.socket.send(&buf, 0).map_err(io_err("send"))?;
-        let mut out = Vec::new();
-        let mut failure = None;
+        self.ask(request, NLM_F_REQUEST | NLM_F_DUMP)
+    }
+
+    /// Sends `request` alone with `flags` and returns its replies, or the kernel's refusal.
+    fn ask(&mut self, request: &IpvsMessage, flags: u16) -> Result<Vec<IpvsMessage>, IpvsError> {
+        let answer = self.exchange(&[], &mut [], request, flags)?;
+        answer.outcome.map_err(|source| IpvsError::Kernel {
+            command: request.cmd,
+            source,
+        })?;
+        Ok(answer.replies)
+    }
+
+    /// One window: `requests` without an acknowledgement, then `closing` with `flags`
+    /// (`NLM_F_ACK` or `NLM_F_DUMP`), packed into datagrams of about [`SEND_CHUNK`] bytes.
+    /// Reads until the closing request is answered by an ACK, an error or the end of its
+    /// dump; a request's error lands in its slot of `outcomes` (matched by sequence number).
+    fn exchange(
+        &mut self,
+        requests: &[IpvsMessage],
+        outcomes: &mut [Result<(), io::Error>],
+        closing: &IpvsMessage,
+        flags: u16,
+    ) -> Result<Answer, IpvsError> {
+        let mut chunk = std::mem::take(&mut self.send_buf);
+        chunk.clear();
+        let first_seq = self.seq.wrapping_add(1).max(1);
+        for request in requests {
+            self.encode(request, NLM_F_REQUEST, &mut chunk);
+            self.writes += 1;
+            if chunk.len() >= SEND_CHUNK {
+                self.send(&chunk)?;
+                chunk.clear();
+            }
+        }
+        let closing_seq = self.encode(closing, flags, &mut chunk);
+        self.send(&chunk)?;
+        self.send_buf = chunk;
+        let mut answer = Answer {
+            outcome: Ok(()),
+            replies: Vec::new(),
+        };
         self.read_until(|frame| {
             let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(frame)
                 .map_err(|e| decode(e.to_string()))?;
-            if m.header.sequence_number != seq {
-                return Ok(false);
-            }
+            let seq = m.header.sequence_number;
             match m.payload {
-                NetlinkPayload::InnerMessage(g) => {
-                    out.push(g.payload);
+                NetlinkPayload::InnerMessage(g) if seq == closing_seq => {
+                    answer.replies.push(g.payload);
                     Ok(false)
                 }
-                NetlinkPayload::Error(e) => {
-                    failure = e.code.map(|c| io::Error::from_raw_os_error(-c.get()));
+                NetlinkPayload::Error(e) if seq == closing_seq => {
+                    if let Some(code) = e.code {
+                        answer.outcome = Err(io::Error::from_raw_os_error(-code.get()));
+                    }
                     Ok(true)
                 }
-                NetlinkPayload::Done(_) => Ok(true),
+                NetlinkPayload::Done(_) if seq == closing_seq => Ok(true),
+                NetlinkPayload::Error(e) => {
+                    let index = seq.wrapping_sub(first_seq) as usize;
+                    if let (Some(code), Some(slot)) = (e.code, outcomes.get_mut(index)) {
+                        *slot = Err(io::Error::from_raw_os_error(-code.get()));
+                    }
+                    Ok(false)
+                }
                 _ => Ok(false),
             }
         })?;
-        match failure {
-            Some(source) => Err(IpvsError::Kernel {
-                command: request.cmd,
-                source,
-            }),
-            None => Ok(out),
-        }
+        Ok(answer)
+    }
+
+    fn encode(&mut self, msg: &IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
+        let seq = self.next_seq();
+        encode_into(msg, self.family, flags, seq, out);
+        seq
+    }
+
+    fn send(&self, datagram: &[u8]) -> Result<(), IpvsError> {
+        self.socket.send(datagram, 0).map_err(io_err("send"))?;
+        Ok(())
     }
 
     /// Every virtual service the kernel holds.
@@ -298,46 +327,22 @@ impl IpvsSocket {
 
     /// The kernel's IPVS version and connection table size (`IPVS_CMD_GET_INFO`).
     pub fn info(&mut self) -> Result<(u32, u32), IpvsError> {
-        let mut buf = Vec::new();
-        let request = IpvsMessage {
-            cmd: IpvsCmd::GetInfo,
-            attrs: vec![],
-        };
-        let seq = self.encode(&request, NLM_F_REQUEST | NLM_F_ACK, &mut buf);
-        self.socket.send(&buf, 0).map_err(io_err("send"))?;
+        let replies = self.ask(
+            &IpvsMessage {
+                cmd: IpvsCmd::GetInfo,
+                attrs: vec![],
+            },
+            NLM_F_REQUEST | NLM_F_ACK,
+        )?;
         let (mut version, mut size) = (0, 0);
-        let mut failure = None;
-        self.read_until(|frame| {
-            let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(frame)
-                .map_err(|e| decode(e.to_string()))?;
-            if m.header.sequence_number != seq {
-                return Ok(false);
+        for attr in replies.into_iter().flat_map(|m| m.attrs) {
+            match attr {
+                IpvsAttr::InfoVersion(v) => version = v,
+                IpvsAttr::InfoConnTabSize(v) => size = v,
+                _ => {}
             }
-            match m.payload {
-                NetlinkPayload::InnerMessage(g) => {
-                    for a in g.payload.attrs {
-                        match a {
-                            IpvsAttr::InfoVersion(v) => version = v,
-                            IpvsAttr::InfoConnTabSize(v) => size = v,
-                            _ => {}
-                        }
-                    }
-                    Ok(false)
-                }
-                NetlinkPayload::Error(e) => {
-                    failure = e.code.map(|c| io::Error::from_raw_os_error(-c.get()));
-                    Ok(true)
-                }
-                _ => Ok(true),
-            }
-        })?;
-        match failure {
-            Some(source) => Err(IpvsError::Kernel {
-                command: IpvsCmd::GetInfo,
-                source,
-            }),
-            None => Ok((version, size)),
         }
+        Ok((version, size))
     }
 
     /// Reads datagrams, handing each frame to `on_frame`, until it returns true.

@@ -10,6 +10,7 @@
 //! configured node IPs; a NodePort on 127.0.0.1 cannot work with IPVS.
 
 mod aggregate;
+mod attrs;
 mod client;
 mod codec;
 mod dataplane;
