@@ -6,46 +6,78 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hasher;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::desired::{clash, port_desired, PortDesired};
 use super::masq::MasqSets;
 use super::state::{DesiredService, VirtualKey};
-use crate::dataplane::PortFailure;
+use crate::dataplane::{Changes, PortFailure};
 use crate::model::{Endpoint, ServiceModel, ServicePort, ServicePortName};
 
-/// The objects one programmed port owns (its desired real servers are recomputed from the
-/// model when needed).
+/// What a virtual server of a port is besides a virtual server (bits).
+type Roles = u8;
+/// Its address is bound on the dummy interface (a cluster, external or load-balancer IP).
+const VIP: Roles = 1;
+/// It is in the cluster-VIP masquerade set.
+const CLUSTER: Roles = 2;
+/// It is in the always-masqueraded set.
+const EXTERNAL: Roles = 4;
+
+/// The objects one programmed port owns, compactly (its desired real servers are recomputed
+/// from the model when needed): a node keeps one of these per service port.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Fragment {
-    keys: Vec<VirtualKey>,
-    vips: Vec<IpAddr>,
-    cluster_vips: Vec<VirtualKey>,
-    external_vips: Vec<VirtualKey>,
-    endpoint_ips: Vec<IpAddr>,
+    keys: Box<[(VirtualKey, Roles)]>,
+    endpoint_ips: Box<[IpAddr]>,
 }
 
 impl From<&PortDesired> for Fragment {
     fn from(p: &PortDesired) -> Self {
+        let keys = p
+            .services
+            .iter()
+            .map(|(k, _)| {
+                let mut roles = 0;
+                if p.vip_keys.contains(k) {
+                    roles |= VIP;
+                }
+                if p.cluster_vips.contains(k) {
+                    roles |= CLUSTER;
+                }
+                if p.external_vips.contains(k) {
+                    roles |= EXTERNAL;
+                }
+                (*k, roles)
+            })
+            .collect();
         Self {
-            keys: p.services.iter().map(|(k, _)| *k).collect(),
-            vips: p.vips.clone(),
-            cluster_vips: p.cluster_vips.clone(),
-            external_vips: p.external_vips.clone(),
+            keys,
             endpoint_ips: p.endpoint_ips.iter().copied().collect(),
         }
+    }
+}
+
+impl Fragment {
+    fn vips(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.keys
+            .iter()
+            .filter(|(_, r)| r & VIP != 0)
+            .map(|(k, _)| k.addr)
     }
 }
 
 /// The desired state of every programmed service port.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
-    ports: BTreeMap<ServicePortName, (u64, Fragment)>,
+    ports: BTreeMap<Arc<ServicePortName>, (u64, Fragment)>,
     /// Which port owns each virtual server.
-    pub owners: BTreeMap<VirtualKey, ServicePortName>,
-    vip_refs: BTreeMap<IpAddr, usize>,
-    endpoint_refs: BTreeMap<IpAddr, usize>,
+    owners: BTreeMap<VirtualKey, Arc<ServicePortName>>,
+    vip_refs: BTreeMap<IpAddr, u32>,
+    endpoint_refs: BTreeMap<IpAddr, u32>,
     /// The masquerade sets.
     pub masq: MasqSets,
+    /// Ports that could not be programmed at the last update; every update retries them.
+    failed: BTreeSet<ServicePortName>,
     scheduler: String,
     node_ips: Vec<IpAddr>,
 }
@@ -69,12 +101,17 @@ impl Aggregate {
     /// The desired virtual server `key`, computed from its port in `model` (the model of the
     /// last update).
     pub fn service(&self, model: &ServiceModel, key: &VirtualKey) -> Option<DesiredService> {
-        let port = model.ports.get(self.owners.get(key)?)?;
+        let port = model.ports.get(&**self.owners.get(key)?)?;
         port_desired(port, &self.scheduler, &self.node_ips)?
             .services
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, s)| s)
+    }
+
+    /// The port owning virtual server `key`.
+    pub fn owner(&self, key: &VirtualKey) -> Option<&ServicePortName> {
+        self.owners.get(key).map(|n| &**n)
     }
 
     /// Every desired virtual server's key.
@@ -92,8 +129,17 @@ impl Aggregate {
         self.vip_refs.keys()
     }
 
-    /// Brings the aggregate to `model`, recomputing only ports that differ from the last one.
-    pub fn update(&mut self, model: &ServiceModel, scheduler: &str, node_ips: &[IpAddr]) -> Update {
+    /// Brings the aggregate to `model`, recomputing only ports that differ from the last one:
+    /// with [`Changes::Ports`] only the listed ports (and those that failed before) are looked
+    /// at, so the work follows the size of the change.
+    pub fn update(
+        &mut self,
+        model: &ServiceModel,
+        changes: &Changes,
+        scheduler: &str,
+        node_ips: &[IpAddr],
+    ) -> Update {
+        let mut changes = changes;
         if self.scheduler != scheduler || self.node_ips != node_ips {
             // Every port's virtual servers change: start over.
             *self = Self {
@@ -101,32 +147,40 @@ impl Aggregate {
                 node_ips: node_ips.to_vec(),
                 ..Self::default()
             };
+            changes = &Changes::All;
         }
-        let (gone, changed) = compare(&self.ports, &model.ports);
+        let (gone, changed) = match changes {
+            Changes::All => compare(&self.ports, &model.ports),
+            Changes::Ports(names) => {
+                compare_listed(&self.ports, &model.ports, names.iter().chain(&self.failed))
+            }
+        };
+        self.failed.clear();
         let mut update = Update::default();
         let fresh: Vec<(&ServicePort, u64, Option<PortDesired>)> = changed
             .into_iter()
             .map(|(p, print)| (p, print, port_desired(p, scheduler, node_ips)))
             .collect();
         let mut endpoints = BTreeSet::new();
-        let old_parts = gone
+        let old_parts: Vec<Fragment> = gone
             .iter()
             .chain(fresh.iter().map(|(p, _, _)| &p.name))
-            .filter_map(|n| self.ports.get(n).map(|(_, f)| f.clone()));
+            .filter_map(|n| self.ports.get(n).map(|(_, f)| f.clone()))
+            .collect();
         let new_parts: Vec<Fragment> = fresh
             .iter()
             .filter_map(|(_, _, d)| d.as_ref().map(Fragment::from))
             .collect();
-        for part in old_parts.collect::<Vec<_>>().iter().chain(&new_parts) {
-            update.touched.extend(part.keys.iter().copied());
-            update.vips.extend(part.vips.iter().copied());
+        for part in old_parts.iter().chain(&new_parts) {
+            update.touched.extend(part.keys.iter().map(|(k, _)| *k));
+            update.vips.extend(part.vips());
             endpoints.extend(part.endpoint_ips.iter().copied());
         }
         update.masq_before = self.restrict(&update.touched, &endpoints);
 
         for name in gone.iter().chain(fresh.iter().map(|(p, _, _)| &p.name)) {
-            if let Some((_, part)) = self.ports.remove(name) {
-                self.remove(name, &part);
+            if let Some((name, (_, part))) = self.ports.remove_entry(name) {
+                self.remove(&name, &part);
             }
         }
         for (port, print, part) in fresh {
@@ -134,50 +188,52 @@ impl Aggregate {
             let taken = part
                 .keys
                 .iter()
-                .find_map(|k| self.owners.get(k).map(|o| (*k, o.clone())));
+                .find_map(|(k, _)| self.owners.get(k).map(|o| (*k, o.clone())));
             if let Some((k, owner)) = taken {
                 update.failures.push(clash(&port.name, &k, &owner));
+                self.failed.insert(port.name.clone());
                 continue;
             }
-            self.add(&port.name, &part);
-            self.ports.insert(port.name.clone(), (print, part));
+            let name = Arc::new(port.name.clone());
+            self.add(&name, &part);
+            self.ports.insert(name, (print, part));
         }
         update.masq_after = self.restrict(&update.touched, &endpoints);
         update
     }
 
-    fn add(&mut self, name: &ServicePortName, part: &Fragment) {
-        for k in &part.keys {
+    fn add(&mut self, name: &Arc<ServicePortName>, part: &Fragment) {
+        for (k, roles) in part.keys.iter() {
             self.owners.insert(*k, name.clone());
+            if roles & CLUSTER != 0 {
+                self.masq.cluster_vips.insert(*k);
+            }
+            if roles & EXTERNAL != 0 {
+                self.masq.external_vips.insert(*k);
+            }
         }
-        for ip in &part.vips {
-            *self.vip_refs.entry(*ip).or_default() += 1;
+        for ip in part.vips() {
+            increment(&mut self.vip_refs, ip);
         }
-        for ip in &part.endpoint_ips {
+        for ip in part.endpoint_ips.iter() {
             if increment(&mut self.endpoint_refs, *ip) {
                 self.masq.endpoints.insert(*ip);
             }
         }
-        self.masq
-            .cluster_vips
-            .extend(part.cluster_vips.iter().copied());
-        self.masq
-            .external_vips
-            .extend(part.external_vips.iter().copied());
     }
 
     fn remove(&mut self, name: &ServicePortName, part: &Fragment) {
-        for k in &part.keys {
-            if self.owners.get(k) == Some(name) {
+        for (k, _) in part.keys.iter() {
+            if self.owners.get(k).is_some_and(|o| **o == *name) {
                 self.owners.remove(k);
                 self.masq.cluster_vips.remove(k);
                 self.masq.external_vips.remove(k);
             }
         }
-        for ip in &part.vips {
-            decrement(&mut self.vip_refs, *ip);
+        for ip in part.vips() {
+            decrement(&mut self.vip_refs, ip);
         }
-        for ip in &part.endpoint_ips {
+        for ip in part.endpoint_ips.iter() {
             if decrement(&mut self.endpoint_refs, *ip) {
                 self.masq.endpoints.remove(ip);
             }
@@ -313,37 +369,61 @@ impl Hasher for Fingerprinter {
     }
 }
 
+/// Looks up only the `listed` names: those the cache has but the model lacks are gone; those
+/// new or different in the model are changed (with their fingerprints).
+fn compare_listed<'m, 'n>(
+    cache: &BTreeMap<Arc<ServicePortName>, (u64, Fragment)>,
+    model: &'m BTreeMap<ServicePortName, ServicePort>,
+    listed: impl Iterator<Item = &'n ServicePortName>,
+) -> (Vec<ServicePortName>, Vec<(&'m ServicePort, u64)>) {
+    let (mut gone, mut changed) = (Vec::new(), Vec::new());
+    let names: BTreeSet<&ServicePortName> = listed.collect();
+    for name in names {
+        match (model.get(name), cache.get(name)) {
+            (None, Some(_)) => gone.push(name.clone()),
+            (None, None) => {}
+            (Some(port), cached) => {
+                let print = fingerprint(port);
+                if cached.is_none_or(|(c, _)| *c != print) {
+                    changed.push((port, print));
+                }
+            }
+        }
+    }
+    (gone, changed)
+}
+
 /// Walks both name-ordered maps once: the names only the cache has, and the ports that are
 /// new or differ (with their fingerprints).
 fn compare<'m>(
-    cache: &BTreeMap<ServicePortName, (u64, Fragment)>,
+    cache: &BTreeMap<Arc<ServicePortName>, (u64, Fragment)>,
     model: &'m BTreeMap<ServicePortName, ServicePort>,
 ) -> (Vec<ServicePortName>, Vec<(&'m ServicePort, u64)>) {
     let (mut gone, mut changed) = (Vec::new(), Vec::new());
     let mut old = cache.iter().peekable();
     for (name, port) in model {
-        while let Some((n, _)) = old.next_if(|(n, _)| *n < name) {
-            gone.push(n.clone());
+        while let Some((n, _)) = old.next_if(|(n, _)| ***n < *name) {
+            gone.push((**n).clone());
         }
         let print = fingerprint(port);
-        match old.next_if(|(n, _)| *n == name) {
+        match old.next_if(|(n, _)| ***n == *name) {
             Some((_, (cached, _))) if *cached == print => {}
             _ => changed.push((port, print)),
         }
     }
-    gone.extend(old.map(|(n, _)| n.clone()));
+    gone.extend(old.map(|(n, _)| (**n).clone()));
     (gone, changed)
 }
 
 /// Counts one more reference; true when it is the first.
-fn increment(refs: &mut BTreeMap<IpAddr, usize>, ip: IpAddr) -> bool {
+fn increment(refs: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) -> bool {
     let n = refs.entry(ip).or_default();
     *n += 1;
     *n == 1
 }
 
 /// Drops one reference; true when it was the last.
-fn decrement(refs: &mut BTreeMap<IpAddr, usize>, ip: IpAddr) -> bool {
+fn decrement(refs: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) -> bool {
     match refs.get_mut(&ip) {
         Some(n) if *n > 1 => {
             *n -= 1;

@@ -6,23 +6,21 @@ use std::io;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use skiff_cni::nft::NftRunner;
-
 use super::aggregate::{Aggregate, Update};
 use super::client::{IpvsError, IpvsSocket};
 use super::host::{apply_sysctls, Conntrack, ConntrackTool};
 use super::kernel::{dest_dump_key, IpvsKernel};
-use super::masq::{delta_script, full_script, MasqPolicy};
+use super::masq::{delta, full_script, MasqPolicy};
 use super::state::{
     diff, draining, record, DesiredService, DesiredServices, IpvsOp, Programmed, ProgrammedService,
     VirtualKey,
 };
+use super::table::{MasqKernel, MasqWriter};
 use super::vip::{DummyLink, VipLink};
 use super::wire::{parse_dest, parse_service, request};
 use super::IpvsConfig;
 use crate::dataplane::{Changes, Dataplane, DataplaneError, PortFailure, SyncReport};
 use crate::model::{Protocol, ServiceModel};
-use crate::nft::NftKernel;
 
 const BACKEND: &str = "ipvs";
 
@@ -39,8 +37,13 @@ fn failed<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// The virtual server `key` and its real servers, if programmed.
+fn objects_of(programmed: &Programmed, key: &VirtualKey) -> usize {
+    programmed.get(key).map_or(0, |s| 1 + s.reals.len())
+}
+
 /// The IPVS dataplane over its kernel seams: IPVS, the VIP interface, nftables, conntrack.
-pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = NftRunner, C = ConntrackTool> {
+pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = MasqWriter, C = ConntrackTool> {
     kernel: K,
     link: L,
     nft: N,
@@ -56,6 +59,9 @@ pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = NftRunner, C = Connt
     aggregate: Aggregate,
     /// Virtual servers holding draining real servers, with what is desired of them.
     draining: DesiredServices,
+    /// Virtual and real servers in `programmed`, kept as they change (a sync must not count
+    /// them all).
+    objects: usize,
 }
 
 impl<K, L, N, C> std::fmt::Debug for IpvsDataplane<K, L, N, C> {
@@ -73,12 +79,12 @@ impl IpvsDataplane {
     pub fn new(config: IpvsConfig) -> Result<Self, DataplaneError> {
         let kernel = IpvsSocket::open().map_err(failed::<IpvsError>("opening the IPVS socket"))?;
         let link = DummyLink::open().map_err(failed::<io::Error>("opening rtnetlink"))?;
-        let nft = NftRunner::load().map_err(failed("loading libnftables"))?;
+        let nft = MasqWriter::open().map_err(failed("opening the masquerade table's writers"))?;
         Ok(Self::with_parts(kernel, link, nft, ConntrackTool, config))
     }
 }
 
-impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, N, C> {
+impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L, N, C> {
     /// A dataplane over the given seams (fakes in unit tests).
     pub fn with_parts(kernel: K, link: L, nft: N, conntrack: C, config: IpvsConfig) -> Self {
         Self {
@@ -94,6 +100,7 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             reconciled: false,
             aggregate: Aggregate::default(),
             draining: DesiredServices::new(),
+            objects: 0,
         }
     }
 
@@ -162,7 +169,9 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             .dests(&dest_dump_key(key))
             .map_err(failed("reading real servers"))?;
         if let Some(svc) = self.programmed.get_mut(key) {
+            self.objects -= svc.reals.len();
             svc.reals = dests.iter().filter_map(parse_dest).collect();
+            self.objects += svc.reals.len();
         }
         Ok(())
     }
@@ -188,7 +197,10 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
             for (op, outcome) in batch.iter().zip(outcomes) {
                 match outcome {
                     Ok(()) => {
+                        let key = op.key();
+                        self.objects -= objects_of(&self.programmed, key);
                         record(&mut self.programmed, op);
+                        self.objects += objects_of(&self.programmed, key);
                         ok += 1;
                     }
                     Err(e) => failures.push((op.clone(), e)),
@@ -237,90 +249,22 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> IpvsDataplane<K, L, 
         Ok(changed)
     }
 
-    fn sync_masq(&mut self, update: &Update) -> Result<bool, DataplaneError> {
-        let script = if self.masq_written {
-            delta_script(&update.masq_before, &update.masq_after)
-        } else {
-            let policy = MasqPolicy {
-                cluster_cidrs: self.config.cluster_cidrs.clone(),
-                masquerade_all: self.config.masquerade_all,
-            };
-            full_script(&policy, &self.aggregate.masq)
-        };
-        if !script.is_empty() {
-            self.nft
-                .apply(&script)
-                .map_err(failed("writing the masquerade table"))?;
-        }
-        self.masq_written = true;
-        Ok(!script.is_empty())
-    }
-}
-
-impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
-    for IpvsDataplane<K, L, N, C>
-{
-    fn name(&self) -> &'static str {
-        BACKEND
-    }
-
-    fn housekeep(&mut self) -> Result<usize, DataplaneError> {
-        self.reap_drained()
-    }
-
-    fn load(&mut self) -> Result<(), DataplaneError> {
-        if let Some(root) = &self.config.sysctl_root {
-            apply_sysctls(root).map_err(failed("setting sysctls"))?;
-        }
-        self.link.ensure().map_err(failed("creating skiff-ipvs0"))?;
-        self.bound = self
-            .link
-            .addresses()
-            .map_err(failed("listing virtual IPs"))?;
-        let services = self
-            .kernel
-            .services()
-            .map_err(failed("reading virtual servers"))?;
-        self.programmed.clear();
-        for attrs in &services {
-            let Some((key, spec)) = parse_service(attrs) else {
-                continue;
-            };
-            // Only virtual servers on Skiff's VIPs or node IPs are Skiff's.
-            if !self.bound.contains(&key.addr) && !self.config.node_ips.contains(&key.addr) {
-                continue;
-            }
-            let dests = self
-                .kernel
-                .dests(attrs)
-                .map_err(failed("reading real servers"))?;
-            let reals: BTreeMap<_, _> = dests.iter().filter_map(parse_dest).collect();
-            self.programmed
-                .insert(key, ProgrammedService { spec, reals });
-        }
-        tracing::info!(
-            virtual_servers = self.programmed.len(),
-            vips = self.bound.len(),
-            "read IPVS state"
-        );
-        self.loaded = true;
-        self.reconciled = false;
-        self.masq_written = false;
-        Ok(())
-    }
-
-    fn sync(
+    /// One sync; on failure the caller marks everything for reconciling.
+    fn sync_changes(
         &mut self,
         model: &ServiceModel,
-        _changes: &Changes,
+        changes: &Changes,
     ) -> Result<SyncReport, DataplaneError> {
         let started = Instant::now();
         if !self.loaded {
             self.load()?;
         }
-        let update = self
-            .aggregate
-            .update(model, &self.config.scheduler, &self.config.node_ips);
+        let update = self.aggregate.update(
+            model,
+            changes,
+            &self.config.scheduler,
+            &self.config.node_ips,
+        );
         let mut touched = update.touched.clone();
         let mut vips = update.vips.clone();
         if !self.reconciled {
@@ -371,12 +315,9 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
         let mut failures = update.failures;
         let mut failed_ports = BTreeSet::new();
         for (op, e) in op_failures {
-            let key = match &op {
-                IpvsOp::AddService(k, _) | IpvsOp::UpdateService(k, _) | IpvsOp::DelService(k) => k,
-                IpvsOp::AddReal(k, ..) | IpvsOp::SetWeight(k, ..) | IpvsOp::DelReal(k, _) => k,
-            };
+            let key = op.key();
             tracing::warn!(vip = %key.addr, port = key.port, error = %e, ?op, "IPVS refused a change");
-            if let Some(name) = self.aggregate.owners.get(key) {
+            if let Some(name) = self.aggregate.owner(key) {
                 if failed_ports.insert(name.clone()) {
                     failures.push(PortFailure {
                         name: name.clone(),
@@ -385,13 +326,107 @@ impl<K: IpvsKernel, L: VipLink, N: NftKernel, C: Conntrack> Dataplane
                 }
             }
         }
-        let objects = self.programmed.values().map(|s| 1 + s.reals.len()).sum();
         Ok(SyncReport {
             ports: model.ports.len().saturating_sub(failures.len()),
-            objects,
+            objects: self.objects,
             changes,
             failures,
             duration: started.elapsed(),
         })
+    }
+
+    /// Writes the masquerade table whole at the first sync after start, then only the
+    /// touched elements; a refused element change is repaired by a whole write.
+    fn sync_masq(&mut self, update: &Update) -> Result<bool, DataplaneError> {
+        if self.masq_written {
+            let changes = delta(&update.masq_before, &update.masq_after);
+            if changes.is_empty() {
+                return Ok(false);
+            }
+            match self.nft.change_elements(&changes) {
+                Ok(()) => return Ok(true),
+                Err(e) => {
+                    tracing::warn!(error = %e, source = ?std::error::Error::source(&e),
+                        "masquerade element changes refused; rewriting the table");
+                }
+            }
+        }
+        let policy = MasqPolicy {
+            cluster_cidrs: self.config.cluster_cidrs.clone(),
+            masquerade_all: self.config.masquerade_all,
+        };
+        self.nft
+            .apply_script(&full_script(&policy, &self.aggregate.masq))
+            .map_err(failed("writing the masquerade table"))?;
+        self.masq_written = true;
+        Ok(true)
+    }
+}
+
+impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> Dataplane
+    for IpvsDataplane<K, L, N, C>
+{
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn housekeep(&mut self) -> Result<usize, DataplaneError> {
+        self.reap_drained()
+    }
+
+    fn load(&mut self) -> Result<(), DataplaneError> {
+        if let Some(root) = &self.config.sysctl_root {
+            apply_sysctls(root).map_err(failed("setting sysctls"))?;
+        }
+        self.link.ensure().map_err(failed("creating skiff-ipvs0"))?;
+        self.bound = self
+            .link
+            .addresses()
+            .map_err(failed("listing virtual IPs"))?;
+        let services = self
+            .kernel
+            .services()
+            .map_err(failed("reading virtual servers"))?;
+        self.programmed.clear();
+        for attrs in &services {
+            let Some((key, spec)) = parse_service(attrs) else {
+                continue;
+            };
+            // Only virtual servers on Skiff's VIPs or node IPs are Skiff's.
+            if !self.bound.contains(&key.addr) && !self.config.node_ips.contains(&key.addr) {
+                continue;
+            }
+            let dests = self
+                .kernel
+                .dests(attrs)
+                .map_err(failed("reading real servers"))?;
+            let reals: BTreeMap<_, _> = dests.iter().filter_map(parse_dest).collect();
+            self.programmed
+                .insert(key, ProgrammedService { spec, reals });
+        }
+        self.objects = self.programmed.values().map(|s| 1 + s.reals.len()).sum();
+        tracing::info!(
+            virtual_servers = self.programmed.len(),
+            vips = self.bound.len(),
+            "read IPVS state"
+        );
+        self.loaded = true;
+        self.reconciled = false;
+        self.masq_written = false;
+        Ok(())
+    }
+
+    fn sync(
+        &mut self,
+        model: &ServiceModel,
+        changes: &Changes,
+    ) -> Result<SyncReport, DataplaneError> {
+        let result = self.sync_changes(model, changes);
+        if result.is_err() {
+            // What this sync did not finish is found by reconciling everything next time.
+            self.reconciled = false;
+            self.masq_written = false;
+        }
+        result
     }
 }

@@ -15,6 +15,8 @@ pub struct PortDesired {
     pub services: Vec<(VirtualKey, DesiredService)>,
     /// Addresses to bind on the dummy interface (cluster, external and load-balancer IPs).
     pub vips: Vec<IpAddr>,
+    /// The virtual servers on those addresses (not the node ports).
+    pub vip_keys: Vec<VirtualKey>,
     /// Cluster-IP virtual servers (masqueraded when from outside the cluster CIDRs).
     pub cluster_vips: Vec<VirtualKey>,
     /// Node-port, external and load-balancer virtual servers with
@@ -88,12 +90,14 @@ pub fn port_desired(
         let k = key(port, *ip, port.port);
         add(&mut out, k, &port.cluster_endpoints);
         out.vips.push(*ip);
+        out.vip_keys.push(k);
         out.cluster_vips.push(k);
     }
     for ip in port.external_ips.iter().chain(&port.load_balancer_ips) {
         let k = key(port, *ip, port.port);
         add(&mut out, k, &port.external_endpoints);
         out.vips.push(*ip);
+        out.vip_keys.push(k);
         if !port.external_local {
             out.external_vips.push(k);
         }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::elements::{Element, SetChange};
 use super::state::VirtualKey;
 use crate::nft::{MASQUERADE_MARK, MASQUERADE_PORTS};
 
@@ -145,67 +146,49 @@ pub fn full_script(policy: &MasqPolicy, sets: &MasqSets) -> String {
     s
 }
 
-/// The set changes from `old` to `new`, or an empty script when none. Additions re-declare
-/// their set with the new elements (a creating form: libnftables then reads no ruleset).
-pub fn delta_script(old: &MasqSets, new: &MasqSets) -> String {
-    let mut s = String::new();
-    let vips = |a: &BTreeSet<VirtualKey>, b: &BTreeSet<VirtualKey>| -> Vec<String> {
-        a.difference(b).filter_map(vip_elem).collect()
+/// The set changes from `old` to `new` (deletions first); empty when none.
+pub fn delta(old: &MasqSets, new: &MasqSets) -> Vec<SetChange> {
+    let vips = |a: &BTreeSet<VirtualKey>, b: &BTreeSet<VirtualKey>| -> Vec<Element> {
+        a.difference(b)
+            .filter(|k| k.addr.is_ipv4())
+            .map(|k| Element::Vip(*k))
+            .collect()
     };
-    let eps = |a: &BTreeSet<IpAddr>, b: &BTreeSet<IpAddr>| -> Vec<String> {
-        a.difference(b).filter_map(hairpin_elem).collect()
+    let eps = |a: &BTreeSet<IpAddr>, b: &BTreeSet<IpAddr>| -> Vec<Element> {
+        a.difference(b)
+            .filter(|ip| ip.is_ipv4())
+            .map(|ip| Element::Hairpin(*ip))
+            .collect()
     };
-    elements(
-        &mut s,
-        "delete",
-        "cluster-vips",
-        vips(&old.cluster_vips, &new.cluster_vips).into_iter(),
-    );
-    elements(
-        &mut s,
-        "delete",
-        "external-vips",
-        vips(&old.external_vips, &new.external_vips).into_iter(),
-    );
-    elements(
-        &mut s,
-        "delete",
-        "hairpin",
-        eps(&old.endpoints, &new.endpoints).into_iter(),
-    );
-    declare(
-        &mut s,
-        "cluster-vips",
-        VIP_TYPE,
-        vips(&new.cluster_vips, &old.cluster_vips),
-    );
-    declare(
-        &mut s,
-        "external-vips",
-        VIP_TYPE,
-        vips(&new.external_vips, &old.external_vips),
-    );
-    declare(
-        &mut s,
-        "hairpin",
-        HAIRPIN_TYPE,
-        eps(&new.endpoints, &old.endpoints),
-    );
-    s
-}
-
-const VIP_TYPE: &str = "ipv4_addr . inet_proto . inet_service";
-const HAIRPIN_TYPE: &str = "ipv4_addr . ipv4_addr";
-
-/// Declares `set` again with `elems` added, unless there are none.
-fn declare(s: &mut String, set: &str, key_type: &str, elems: Vec<String>) {
-    if !elems.is_empty() {
-        let _ = writeln!(
-            s,
-            "add set ip {MASQ_TABLE} {set} {{ type {key_type}; elements = {{ {} }}; }}",
-            elems.join(", ")
-        );
-    }
+    let candidates = [
+        (
+            "cluster-vips",
+            false,
+            vips(&old.cluster_vips, &new.cluster_vips),
+        ),
+        (
+            "external-vips",
+            false,
+            vips(&old.external_vips, &new.external_vips),
+        ),
+        ("hairpin", false, eps(&old.endpoints, &new.endpoints)),
+        (
+            "cluster-vips",
+            true,
+            vips(&new.cluster_vips, &old.cluster_vips),
+        ),
+        (
+            "external-vips",
+            true,
+            vips(&new.external_vips, &old.external_vips),
+        ),
+        ("hairpin", true, eps(&new.endpoints, &old.endpoints)),
+    ];
+    candidates
+        .into_iter()
+        .filter(|(_, _, elements)| !elements.is_empty())
+        .map(|(set, add, elements)| SetChange { set, add, elements })
+        .collect()
 }
 
 /// Appends `verb element` lines for `set`, 500 elements a line.

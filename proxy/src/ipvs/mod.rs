@@ -15,10 +15,12 @@ mod client;
 mod codec;
 mod dataplane;
 mod desired;
+mod elements;
 mod host;
 mod kernel;
 mod masq;
 mod state;
+mod table;
 mod vip;
 mod wire;
 
@@ -38,15 +40,17 @@ pub use codec::{
 };
 pub use dataplane::IpvsDataplane;
 pub use desired::{clash, desired, port_desired, IpvsDesired, PortDesired};
+pub use elements::{batch, Element, ElementSocket, ElementsError, SetChange};
 pub use host::{
     apply_sysctls, conntrack_args, ClearedFlow, Conntrack, ConntrackTool, FakeConntrack, SYSCTLS,
 };
 pub use kernel::{FakeIpvs, FakeIpvsState, IpvsKernel};
-pub use masq::{delta_script, full_script, MasqPolicy, MasqSets, MASQ_TABLE};
+pub use masq::{delta, full_script, MasqPolicy, MasqSets, MASQ_TABLE};
 pub use state::{
     diff, draining, record, DesiredService, DesiredServices, IpvsOp, IpvsPlan, Programmed,
     ProgrammedService, RealKey, RealState, VirtualKey, VirtualSpec, WEIGHT,
 };
+pub use table::{MasqKernel, MasqTableError, MasqWriter};
 pub use vip::{DummyLink, FakeVipLink, VipLink, DUMMY_LINK};
 pub use wire::{
     dest_full, parse_dest, parse_service, protocol_number, request, service_full, service_key,

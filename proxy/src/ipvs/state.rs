@@ -88,6 +88,16 @@ pub enum IpvsOp {
     DelReal(VirtualKey, RealKey),
 }
 
+impl IpvsOp {
+    /// The virtual server the change is about.
+    pub fn key(&self) -> &VirtualKey {
+        match self {
+            IpvsOp::AddService(k, _) | IpvsOp::UpdateService(k, _) | IpvsOp::DelService(k) => k,
+            IpvsOp::AddReal(k, ..) | IpvsOp::SetWeight(k, ..) | IpvsOp::DelReal(k, _) => k,
+        }
+    }
+}
+
 /// The changes that bring programmed to desired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpvsPlan {

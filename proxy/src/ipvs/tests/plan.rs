@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::*;
+use crate::dataplane::Changes;
 
 #[test]
 fn diff_adds_services_with_their_reals_and_deletes_undesired_services() {
@@ -153,11 +154,70 @@ fn masquerade_table_script_is_golden_and_deltas_touch_only_changed_elements() {
     next.cluster_vips.insert(vk("10.96.0.11", 80));
     next.endpoints.clear();
     assert_eq!(
-        delta_script(&sets, &next),
+        commands(&delta(&sets, &next)),
         "delete element ip skiff-ipvs hairpin { 10.2.0.2 . 10.2.0.2 }\n\
-         add set ip skiff-ipvs cluster-vips { type ipv4_addr . inet_proto . inet_service; elements = { 10.96.0.11 . tcp . 80 }; }\n"
+         add element ip skiff-ipvs cluster-vips { 10.96.0.11 . tcp . 80 }\n"
     );
-    assert_eq!(delta_script(&next, &next), "");
+    assert!(delta(&next, &next).is_empty());
+}
+
+fn commands(changes: &[SetChange]) -> String {
+    changes.iter().map(|c| c.to_command(MASQ_TABLE)).collect()
+}
+
+#[test]
+fn element_keys_fill_32_bit_registers_in_network_order() {
+    let key = Element::Vip(VirtualKey {
+        protocol: Protocol::Udp,
+        addr: ip("10.96.0.10"),
+        port: 53,
+    })
+    .key()
+    .unwrap();
+    assert_eq!(hex(&key), "0a60000a1100000000350000");
+    assert_eq!(
+        hex(&Element::Hairpin(ip("10.2.0.2")).key().unwrap()),
+        "0a0200020a020002"
+    );
+    assert_eq!(Element::Hairpin(ip("fd00::1")).key(), None);
+}
+
+#[test]
+fn element_batch_is_one_transaction_with_an_answer_asked_per_message() {
+    let changes = [
+        SetChange {
+            set: "hairpin",
+            add: false,
+            elements: vec![Element::Hairpin(ip("10.2.0.3"))],
+        },
+        SetChange {
+            set: "cluster-vips",
+            add: true,
+            elements: vec![Element::Vip(vk("10.96.0.11", 80))],
+        },
+    ];
+    let (bytes, answers) = batch(MASQ_TABLE, &changes, 100);
+    assert_eq!(answers, 2);
+    // nlmsghdr (native endian) + nfgenmsg: batch begin for subsystem nf_tables (10).
+    let begin = "14000000100001006500000000000000".to_string() + "0000000a";
+    // DELSETELEM (0x0a0e), REQUEST|ACK, seq 102, family ipv4: table, set, one element key.
+    // Elements (nested 3), one list element (nested 1) holding a key (nested 1) holding the
+    // value (1): each length covers its header and what it holds.
+    let del = "480000000e0a0500660000000000000002000000".to_string()
+        + "0f000100736b6966662d697076730000"
+        + "0c0002006861697270696e00"
+        + "1800038014000180100001800c000100"
+        + "0a0200020a020002";
+    assert_eq!(hex(&bytes[..20]), begin);
+    assert_eq!(hex(&bytes[20..92]), del);
+    // NEWSETELEM (0x0a0c) with CREATE (0x400): REQUEST|ACK|CREATE = 0x405; 84 bytes.
+    assert_eq!(hex(&bytes[92..100]), "540000000c0a0504");
+    assert_eq!(bytes.len(), 20 + 72 + 84 + 20);
+    // Batch end, seq 104.
+    assert_eq!(
+        hex(&bytes[bytes.len() - 20..]),
+        "140000001100010068000000000000000000000a"
+    );
 }
 
 #[test]
@@ -190,10 +250,10 @@ fn aggregate_update_touches_only_the_changed_port_and_its_masquerade_elements() 
     let mut agg = Aggregate::default();
     let a = service("a", "10.96.0.10", &["10.2.0.2"]);
     let b = service("b", "10.96.0.11", &["10.2.0.2", "10.2.0.3"]);
-    let first = agg.update(&model(vec![a.clone(), b.clone()]), "rr", &[]);
+    let first = agg.update(&model(vec![a.clone(), b.clone()]), &Changes::All, "rr", &[]);
     assert_eq!(first.touched.len(), 2);
     let b2 = service("b", "10.96.0.11", &["10.2.0.4"]);
-    let update = agg.update(&model(vec![a.clone(), b2]), "rr", &[]);
+    let update = agg.update(&model(vec![a.clone(), b2]), &Changes::All, "rr", &[]);
     assert_eq!(update.touched, BTreeSet::from([vk("10.96.0.11", 80)]));
     // 10.2.0.2 is still an endpoint of a: it stays in the hairpin set.
     assert_eq!(
@@ -205,12 +265,13 @@ fn aggregate_update_touches_only_the_changed_port_and_its_masquerade_elements() 
         BTreeSet::from([ip("10.2.0.2"), ip("10.2.0.4")])
     );
     assert_eq!(
-        delta_script(&update.masq_before, &update.masq_after),
+        commands(&delta(&update.masq_before, &update.masq_after)),
         "delete element ip skiff-ipvs hairpin { 10.2.0.3 . 10.2.0.3 }\n\
-         add set ip skiff-ipvs hairpin { type ipv4_addr . ipv4_addr; elements = { 10.2.0.4 . 10.2.0.4 }; }\n"
+         add element ip skiff-ipvs hairpin { 10.2.0.4 . 10.2.0.4 }\n"
     );
     assert_eq!(
-        agg.update(&model(vec![a]), "rr", &[]).touched,
+        agg.update(&model(vec![a]), &Changes::All, "rr", &[])
+            .touched,
         BTreeSet::from([vk("10.96.0.11", 80)])
     );
     assert!(!agg.wants_vip(&ip("10.96.0.11")));
@@ -222,16 +283,16 @@ fn aggregate_reports_a_clashing_port_until_the_holder_goes() {
     let mut agg = Aggregate::default();
     let a = service("a", "10.96.0.10", &[]);
     let b = service("b", "10.96.0.10", &["10.2.0.9"]);
-    let update = agg.update(&model(vec![a.clone(), b.clone()]), "rr", &[]);
+    let update = agg.update(&model(vec![a.clone(), b.clone()]), &Changes::All, "rr", &[]);
     assert_eq!(update.failures.len(), 1);
     assert_eq!(
-        agg.update(&model(vec![a, b.clone()]), "rr", &[])
+        agg.update(&model(vec![a, b.clone()]), &Changes::All, "rr", &[])
             .failures
             .len(),
         1
     );
     let only_b = model(vec![b]);
-    let update = agg.update(&only_b, "rr", &[]);
+    let update = agg.update(&only_b, &Changes::All, "rr", &[]);
     assert!(update.failures.is_empty());
     assert_eq!(
         agg.service(&only_b, &vk("10.96.0.10", 80)).unwrap().reals,

@@ -1,0 +1,293 @@
+//! Set elements of the masquerade table written over nfnetlink directly: the few element
+//! changes of a sync go to the kernel as one batch (one transaction), without libnftables
+//! parsing a script and reading the ruleset first. Encoding is pure; [`ElementSocket`] sends.
+
+use std::io;
+use std::net::IpAddr;
+
+use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+
+use super::state::VirtualKey;
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFNL_MSG_BATCH_BEGIN: u16 = 16;
+const NFNL_MSG_BATCH_END: u16 = 17;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_DELSETELEM: u16 = 14;
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFPROTO_IPV4: u8 = 2;
+const NLA_F_NESTED: u16 = 0x8000;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLM_F_CREATE: u16 = 0x400;
+const NLMSG_ERROR: u16 = 2;
+/// Elements per message, so one message stays far below the kernel's limits.
+const ELEMENTS_PER_MESSAGE: usize = 1024;
+
+/// One element of a masquerade set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Element {
+    /// `address . protocol . port` of a virtual server (`cluster-vips`, `external-vips`).
+    Vip(VirtualKey),
+    /// `address . address` of an endpoint (`hairpin`).
+    Hairpin(IpAddr),
+}
+
+impl Element {
+    /// The key as the kernel stores it: each field of a concatenation in 32-bit registers,
+    /// in network byte order. `None` for IPv6 (the table is `ip`).
+    pub fn key(&self) -> Option<Vec<u8>> {
+        match self {
+            Element::Vip(k) => {
+                let IpAddr::V4(addr) = k.addr else {
+                    return None;
+                };
+                let mut key = addr.octets().to_vec();
+                key.extend([super::wire::protocol_number(k.protocol) as u8, 0, 0, 0]);
+                key.extend(k.port.to_be_bytes());
+                key.extend([0, 0]);
+                Some(key)
+            }
+            Element::Hairpin(ip) => {
+                let IpAddr::V4(addr) = ip else {
+                    return None;
+                };
+                Some([addr.octets(), addr.octets()].concat())
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Element::Vip(k) => write!(f, "{} . {} . {}", k.addr, k.protocol.name(), k.port),
+            Element::Hairpin(ip) => write!(f, "{ip} . {ip}"),
+        }
+    }
+}
+
+/// Elements added to or deleted from one set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetChange {
+    /// The set's name.
+    pub set: &'static str,
+    /// Added (true) or deleted.
+    pub add: bool,
+    /// The elements.
+    pub elements: Vec<Element>,
+}
+
+impl SetChange {
+    /// The change as an nftables command (for logs and fakes).
+    pub fn to_command(&self, table: &str) -> String {
+        let verb = if self.add { "add" } else { "delete" };
+        let list: Vec<String> = self.elements.iter().map(|e| e.to_string()).collect();
+        format!(
+            "{verb} element ip {table} {} {{ {} }}\n",
+            self.set,
+            list.join(", ")
+        )
+    }
+}
+
+fn attr(out: &mut Vec<u8>, kind: u16, payload: &[u8]) {
+    out.extend(((4 + payload.len()) as u16).to_ne_bytes());
+    out.extend(kind.to_ne_bytes());
+    out.extend(payload);
+    out.resize(out.len().next_multiple_of(4), 0);
+}
+
+/// Runs `body`, which appends attributes, inside a nested attribute of `kind`.
+fn nested(out: &mut Vec<u8>, kind: u16, body: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend([0; 4]);
+    body(out);
+    let len = (out.len() - start) as u16;
+    out[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
+}
+
+fn cstring(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// Appends one netlink message with an nfgenmsg header; `body` appends its attributes.
+fn message(
+    out: &mut Vec<u8>,
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    family: u8,
+    res_id: u16,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
+    let start = out.len();
+    out.extend([0; 4]);
+    out.extend(kind.to_ne_bytes());
+    out.extend(flags.to_ne_bytes());
+    out.extend(seq.to_ne_bytes());
+    out.extend(0u32.to_ne_bytes());
+    out.extend([family, 0]);
+    out.extend(res_id.to_be_bytes());
+    body(out);
+    let len = (out.len() - start) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// The batch applying `changes` to sets of table `ip <table>` as one transaction, with
+/// sequence numbers from `seq`; returns the bytes and how many messages ask for an answer.
+/// IPv6 elements (which an `ip` table cannot hold) are left out.
+pub fn batch(table: &str, changes: &[SetChange], seq: u32) -> (Vec<u8>, usize) {
+    let mut out = Vec::new();
+    let mut seq = seq;
+    let mut next = || {
+        seq = seq.wrapping_add(1);
+        seq
+    };
+    let subsys = NFNL_SUBSYS_NFTABLES;
+    message(
+        &mut out,
+        NFNL_MSG_BATCH_BEGIN,
+        NLM_F_REQUEST,
+        next(),
+        0,
+        subsys,
+        |_| {},
+    );
+    let mut acked = 0;
+    for change in changes {
+        let keys: Vec<Vec<u8>> = change.elements.iter().filter_map(Element::key).collect();
+        for chunk in keys.chunks(ELEMENTS_PER_MESSAGE) {
+            let (kind, flags) = if change.add {
+                (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)
+            } else {
+                (NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK)
+            };
+            message(
+                &mut out,
+                subsys << 8 | kind,
+                flags,
+                next(),
+                NFPROTO_IPV4,
+                0,
+                |out| {
+                    attr(out, NFTA_SET_ELEM_LIST_TABLE, &cstring(table));
+                    attr(out, NFTA_SET_ELEM_LIST_SET, &cstring(change.set));
+                    nested(out, NFTA_SET_ELEM_LIST_ELEMENTS, |out| {
+                        for key in chunk {
+                            nested(out, NFTA_LIST_ELEM, |out| {
+                                nested(out, NFTA_SET_ELEM_KEY, |out| {
+                                    attr(out, NFTA_DATA_VALUE, key)
+                                })
+                            });
+                        }
+                    });
+                },
+            );
+            acked += 1;
+        }
+    }
+    message(
+        &mut out,
+        NFNL_MSG_BATCH_END,
+        NLM_F_REQUEST,
+        next(),
+        0,
+        subsys,
+        |_| {},
+    );
+    (out, acked)
+}
+
+/// Why a batch of element changes failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ElementsError {
+    /// The socket failed.
+    #[error("nfnetlink socket: {operation}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel refused the transaction (nothing of it was applied).
+    #[error("nf_tables refused the element changes")]
+    Refused(#[source] io::Error),
+}
+
+/// An nfnetlink socket in the network namespace of the thread that opened it.
+pub struct ElementSocket {
+    socket: Socket,
+    seq: u32,
+    recv_buf: Vec<u8>,
+}
+
+impl ElementSocket {
+    /// Opens and binds the socket.
+    pub fn open() -> io::Result<Self> {
+        let mut socket = Socket::new(NETLINK_NETFILTER)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(Self {
+            socket,
+            seq: 0,
+            recv_buf: vec![0; 64 * 1024],
+        })
+    }
+
+    /// Applies `changes` to sets of `ip <table>` in one transaction: all or nothing.
+    pub fn apply(&mut self, table: &str, changes: &[SetChange]) -> Result<(), ElementsError> {
+        let io = |operation| move |source| ElementsError::Io { operation, source };
+        let (bytes, total) = batch(table, changes, self.seq);
+        if total == 0 {
+            return Ok(());
+        }
+        let begin = self.seq.wrapping_add(1);
+        let end = begin.wrapping_add(total as u32 + 1);
+        self.seq = end;
+        let mut pending = total;
+        self.socket.send(&bytes, 0).map_err(io("sending"))?;
+        let mut refused = None;
+        while pending > 0 {
+            let n = self
+                .socket
+                .recv(&mut &mut self.recv_buf[..], 0)
+                .map_err(io("receiving"))?;
+            let mut at = 0;
+            while at + 20 <= n {
+                let buf = &self.recv_buf[at..n];
+                let len = u32::from_ne_bytes(buf[0..4].try_into().unwrap_or_default()) as usize;
+                let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+                let seq = u32::from_ne_bytes(buf[8..12].try_into().unwrap_or_default());
+                if len < 16 || len > buf.len() {
+                    break;
+                }
+                let errno = i32::from_ne_bytes(buf[16..20].try_into().unwrap_or_default());
+                if kind == NLMSG_ERROR && (seq == begin || seq == end) && errno != 0 {
+                    // The batch itself was refused: no other answer follows.
+                    return Err(ElementsError::Refused(io::Error::from_raw_os_error(-errno)));
+                }
+                if kind == NLMSG_ERROR && seq.wrapping_sub(begin) <= total as u32 && seq != begin {
+                    pending -= 1;
+                    if errno != 0 && refused.is_none() {
+                        refused = Some(io::Error::from_raw_os_error(-errno));
+                    }
+                }
+                at += len.next_multiple_of(4);
+            }
+        }
+        match refused {
+            Some(e) => Err(ElementsError::Refused(e)),
+            None => Ok(()),
+        }
+    }
+}
