@@ -10,7 +10,9 @@ pub mod kube_client;
 pub mod netns;
 pub mod process;
 pub mod proxy_bench;
+pub mod proxy_topology;
 pub mod runtime;
+pub mod traffic;
 pub mod vm;
 
 pub use guard::require;
