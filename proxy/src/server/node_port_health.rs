@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 use super::http::{self, Handler, Reply};
-use crate::model::ServiceModel;
+use crate::model::{ServiceModel, ServicePortName};
 
 /// One Service's health as its health-check node port reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +24,18 @@ pub struct ServiceHealth {
 
 /// What every health-check node port should report, by port; pure.
 pub fn desired(model: &ServiceModel) -> BTreeMap<u16, ServiceHealth> {
+    desired_for(model, model.ports.keys())
+}
+
+/// What the health-check node ports of the service ports `names` should report, by port
+/// (names missing from `model` are skipped); pure. Given every port with a health-check node
+/// port, equals [`desired`] at a cost that follows `names`, not the model.
+pub fn desired_for<'a>(
+    model: &ServiceModel,
+    names: impl IntoIterator<Item = &'a ServicePortName>,
+) -> BTreeMap<u16, ServiceHealth> {
     let mut out: BTreeMap<u16, ServiceHealth> = BTreeMap::new();
-    for port in model.ports.values() {
+    for port in names.into_iter().filter_map(|n| model.ports.get(n)) {
         let Some(hc) = port.health_check_node_port else {
             continue;
         };

@@ -1,4 +1,6 @@
-//! A dataplane that programs nothing and records every model it was given, for tests.
+//! A dataplane that programs nothing and records every model and change set it was given, and
+//! every housekeeping call, for tests. It also checks the [`Changes`] contract: ports outside a
+//! [`Changes::Ports`] set must equal those of the previous successful sync.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -17,7 +19,11 @@ pub struct FakeRecord {
 struct FakeState {
     loads: usize,
     models: Vec<ServiceModel>,
+    changes: Vec<Changes>,
+    violations: Vec<String>,
+    housekeeps: usize,
     fail_next: usize,
+    fail_next_housekeeps: usize,
     failing_ports: BTreeSet<ServicePortName>,
 }
 
@@ -25,6 +31,27 @@ impl FakeRecord {
     /// Every model synced so far, oldest first.
     pub fn models(&self) -> Vec<ServiceModel> {
         self.lock().models.clone()
+    }
+
+    /// The changes of every sync call, failed ones included, oldest first.
+    pub fn changes(&self) -> Vec<Changes> {
+        self.lock().changes.clone()
+    }
+
+    /// Ports that differed from the previous successful sync although the changes passed
+    /// with them did not include them; empty when the caller keeps the contract.
+    pub fn violations(&self) -> Vec<String> {
+        self.lock().violations.clone()
+    }
+
+    /// How many times `housekeep` ran.
+    pub fn housekeeps(&self) -> usize {
+        self.lock().housekeeps
+    }
+
+    /// Makes the next `n` housekeeping calls fail.
+    pub fn fail_next_housekeeps(&self, n: usize) {
+        self.lock().fail_next_housekeeps = n;
     }
 
     /// How many times `load` ran.
@@ -83,9 +110,10 @@ impl Dataplane for FakeDataplane {
     fn sync(
         &mut self,
         model: &ServiceModel,
-        _changes: &Changes,
+        changes: &Changes,
     ) -> Result<SyncReport, DataplaneError> {
         let mut state = self.record.lock();
+        state.changes.push(changes.clone());
         if state.fail_next > 0 {
             state.fail_next -= 1;
             return Err(DataplaneError::Kernel {
@@ -93,6 +121,13 @@ impl Dataplane for FakeDataplane {
                 operation: "sync",
                 source: Box::new(InjectedFailure),
             });
+        }
+        if let (Some(previous), Changes::Ports(_)) = (state.models.last(), changes) {
+            let unannounced = previous_differences(previous, model)
+                .filter(|name| !changes.includes(name))
+                .map(|name| name.to_string())
+                .collect::<Vec<_>>();
+            state.violations.extend(unannounced);
         }
         state.models.push(model.clone());
         let failures: Vec<PortFailure> = model
@@ -117,4 +152,35 @@ impl Dataplane for FakeDataplane {
             duration: Duration::from_micros(100),
         })
     }
+
+    fn housekeep(&mut self) -> Result<usize, DataplaneError> {
+        let mut state = self.record.lock();
+        state.housekeeps += 1;
+        if state.fail_next_housekeeps > 0 {
+            state.fail_next_housekeeps -= 1;
+            return Err(DataplaneError::Kernel {
+                backend: "fake",
+                operation: "housekeep",
+                source: Box::new(InjectedFailure),
+            });
+        }
+        Ok(0)
+    }
+}
+
+/// Names of the ports that differ between `before` and `after` (added, removed or changed).
+fn previous_differences<'a>(
+    before: &'a ServiceModel,
+    after: &'a ServiceModel,
+) -> impl Iterator<Item = &'a ServicePortName> {
+    let removed_or_changed = before
+        .ports
+        .iter()
+        .filter(|(name, port)| after.ports.get(*name) != Some(*port))
+        .map(|(name, _)| name);
+    let added = after
+        .ports
+        .keys()
+        .filter(|name| !before.ports.contains_key(*name));
+    removed_or_changed.chain(added)
 }

@@ -1,36 +1,41 @@
-//! The sync loop: on every change (debounced) and every sync period, build the model from the
-//! watched objects, hand it to the dataplane on a blocking thread, record metrics and health,
-//! report service ports that failed, and keep health-check node ports in step.
+//! The sync loop: on every change (debounced) and every sync period, bring the model up to date
+//! with the watched objects, hand it to the dataplane on a blocking thread, record metrics and
+//! health, report service ports that failed, keep health-check node ports in step, and run the
+//! dataplane's housekeeping between syncs.
+//!
+//! The first sync, the sync at least every sync period, the sync after a failed one and the
+//! sync after a relist rebuild the whole model and pass [`Changes::All`]; every other sync
+//! rebuilds only the Services the source reports dirty and passes [`Changes::Ports`] with the
+//! port names that changed. When no port changed, the dataplane is not called at all (the
+//! kernel already matches the model): the sync counts as successful for health, records no
+//! duration, and returns the previous report with `changes: 0`.
 
 pub mod events;
 pub mod fake;
+mod once;
+mod source;
 mod trigger;
 
+#[cfg(test)]
+mod incremental_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use futures::FutureExt;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-use crate::dataplane::{Changes, Dataplane, DataplaneError, SyncReport};
-use crate::model::{self, ModelWarning, NodeContext, ServicePortName};
-use crate::server::{node_port_health, HealthCheckPorts, ProxyStatus};
+use crate::dataplane::{Dataplane, DataplaneError, SyncReport};
+use crate::model::{ModelTracker, NodeContext, ServicePortName};
+use crate::server::{HealthCheckPorts, ProxyStatus};
 
 pub use events::{EventSink, KubeEvents, RecordingEvents, FAILED_TO_PROGRAM};
 pub use fake::{FakeDataplane, FakeRecord};
+pub use source::{Dirty, MemorySource, ObjectSource, ServiceObjects};
 pub use trigger::SyncTrigger;
-
-/// Where the loop reads the current Services and EndpointSlices.
-pub trait ObjectSource: Send + Sync {
-    /// Every Service and every EndpointSlice, as last seen.
-    fn snapshot(&self) -> (Vec<Service>, Vec<EndpointSlice>);
-}
 
 /// Timing of the loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +48,8 @@ pub struct SyncOptions {
     pub debounce: Duration,
     /// First retry delay after a failed sync; doubles up to `sync_period`.
     pub initial_backoff: Duration,
+    /// The dataplane's housekeeping runs this often between syncs; zero disables it.
+    pub housekeep_interval: Duration,
 }
 
 impl Default for SyncOptions {
@@ -52,6 +59,7 @@ impl Default for SyncOptions {
             min_sync_interval: Duration::from_secs(1),
             debounce: Duration::from_millis(10),
             initial_backoff: Duration::from_millis(500),
+            housekeep_interval: Duration::from_secs(2),
         }
     }
 }
@@ -70,15 +78,20 @@ pub enum SyncError {
 /// Drives a [`Dataplane`] from an [`ObjectSource`].
 pub struct SyncLoop {
     dataplane: Option<Box<dyn Dataplane>>,
+    tracker: Option<ModelTracker>,
     source: Arc<dyn ObjectSource>,
-    node: NodeContext,
     trigger: SyncTrigger,
     status: Arc<ProxyStatus>,
     options: SyncOptions,
     events: Option<Arc<dyn EventSink>>,
     health_ports: Option<Arc<dyn HealthCheckPorts>>,
     reported: BTreeSet<(ServicePortName, String)>,
-    warnings: Vec<ModelWarning>,
+    /// Ports of the model with a health-check node port.
+    health_checked: BTreeSet<ServicePortName>,
+    /// Set until a sync succeeds: the next sync rebuilds everything.
+    full_needed: bool,
+    last_full: Option<tokio::time::Instant>,
+    last_report: SyncReport,
 }
 
 impl SyncLoop {
@@ -93,15 +106,18 @@ impl SyncLoop {
     ) -> Self {
         Self {
             dataplane: Some(dataplane),
+            tracker: Some(ModelTracker::new(node)),
             source,
-            node,
             trigger,
             status,
             options,
             events: None,
             health_ports: None,
             reported: BTreeSet::new(),
-            warnings: Vec::new(),
+            health_checked: BTreeSet::new(),
+            full_needed: true,
+            last_full: None,
+            last_report: SyncReport::default(),
         }
     }
 
@@ -130,74 +146,29 @@ impl SyncLoop {
         Ok(result?)
     }
 
-    /// One sync: model from the source, dataplane sync, metrics, health, failure reports.
-    pub async fn sync_once(&mut self) -> Result<SyncReport, SyncError> {
-        let (services, slices) = self.source.snapshot();
-        let (model, warnings) = model::build(&services, &slices, &self.node);
-        if warnings != self.warnings {
-            for warning in warnings.iter().filter(|w| !self.warnings.contains(w)) {
-                tracing::warn!(%warning, "part of a Service or EndpointSlice was ignored");
-            }
-            self.warnings = warnings;
-        }
+    /// Runs the dataplane's housekeeping on a blocking thread; returns how many kernel
+    /// objects it changed.
+    pub async fn housekeep(&mut self) -> Result<usize, SyncError> {
         let mut dataplane = self.dataplane.take().ok_or(SyncError::DataplaneLost)?;
-        let started = Instant::now();
-        let (dataplane, model, result) = tokio::task::spawn_blocking(move || {
-            let result = dataplane.sync(&model, &Changes::All);
-            (dataplane, model, result)
+        let (dataplane, result) = tokio::task::spawn_blocking(move || {
+            let result = dataplane.housekeep();
+            (dataplane, result)
         })
         .await
         .map_err(|_| SyncError::DataplaneLost)?;
-        let elapsed = started.elapsed();
-        let backend = dataplane.name();
         self.dataplane = Some(dataplane);
-        let report = match result {
-            Ok(report) => report,
-            Err(error) => {
-                self.status.metrics.record_failure();
-                return Err(error.into());
-            }
-        };
-        self.status.metrics.record_sync(elapsed, report.objects);
-        self.status.health.record_sync(SystemTime::now());
-        tracing::debug!(
-            backend,
-            ports = report.ports,
-            objects = report.objects,
-            changes = report.changes,
-            failures = report.failures.len(),
-            elapsed_ms = elapsed.as_secs_f64() * 1e3,
-            "synced"
-        );
-
-        let mut current = BTreeSet::new();
-        for failure in &report.failures {
-            let key = (failure.name.clone(), failure.reason.clone());
-            if !self.reported.contains(&key) {
-                tracing::warn!(
-                    service = %format!("{}/{}", failure.name.namespace, failure.name.name),
-                    port = %failure.name, reason = %failure.reason,
-                    "cannot program service port; the other ports are programmed"
-                );
-                if let Some(events) = &self.events {
-                    events.failed_to_program(failure);
-                }
-            }
-            current.insert(key);
-        }
-        self.reported = current;
-        if let Some(ports) = &self.health_ports {
-            ports.update(&node_port_health::desired(&model));
-        }
-        Ok(report)
+        Ok(result?)
     }
 
-    /// Syncs at once, then on every change and every sync period, until `shutdown` completes.
-    /// Start it once the source holds its initial lists: an empty first model would remove
-    /// everything programmed. Returns an error only when the dataplane is lost.
+    /// Syncs at once, then on every change and every sync period, until `shutdown` completes;
+    /// housekeeps every `housekeep_interval` while no sync runs. Start it once the source holds
+    /// its initial lists: an empty first model would remove everything programmed. Returns an
+    /// error only when the dataplane is lost.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), SyncError> {
         let mut shutdown = std::pin::pin!(shutdown.fuse());
+        let housekeeping = !self.options.housekeep_interval.is_zero();
         let mut next = tokio::time::Instant::now();
+        let mut next_housekeep = tokio::time::Instant::now() + self.options.housekeep_interval;
         let mut last_start: Option<tokio::time::Instant> = None;
         let mut backoff = self.options.initial_backoff;
         loop {
@@ -209,6 +180,18 @@ impl SyncLoop {
                     let _ = self.trigger.changed().now_or_never();
                 }
                 () = tokio::time::sleep_until(next) => {}
+                () = tokio::time::sleep_until(next_housekeep), if housekeeping => {
+                    match self.housekeep().await {
+                        Ok(0) => {}
+                        Ok(changed) => tracing::debug!(changed, "housekeeping done"),
+                        Err(SyncError::Dataplane(error)) => tracing::warn!(
+                            error = %error, source = ?std::error::Error::source(&error),
+                            "housekeeping failed; retrying at the next interval"),
+                        Err(fatal) => return Err(fatal),
+                    }
+                    next_housekeep = tokio::time::Instant::now() + self.options.housekeep_interval;
+                    continue;
+                }
             }
             if let Some(last) = last_start {
                 tokio::time::sleep_until(last + self.options.min_sync_interval).await;

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
+use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 
 use super::*;
@@ -10,22 +12,7 @@ use crate::model::Protocol;
 use crate::server::ServiceHealth;
 
 #[derive(Default)]
-struct StaticSource(Mutex<(Vec<Service>, Vec<EndpointSlice>)>);
-
-impl StaticSource {
-    fn set(&self, services: Vec<Service>, slices: Vec<EndpointSlice>) {
-        *self.0.lock().unwrap() = (services, slices);
-    }
-}
-
-impl ObjectSource for StaticSource {
-    fn snapshot(&self) -> (Vec<Service>, Vec<EndpointSlice>) {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-#[derive(Default)]
-struct RecordingPorts(Mutex<Vec<BTreeMap<u16, ServiceHealth>>>);
+pub(super) struct RecordingPorts(pub(super) Mutex<Vec<BTreeMap<u16, ServiceHealth>>>);
 
 impl HealthCheckPorts for RecordingPorts {
     fn update(&self, desired: &BTreeMap<u16, ServiceHealth>) {
@@ -33,7 +20,7 @@ impl HealthCheckPorts for RecordingPorts {
     }
 }
 
-fn service(name: &str, ip: &str) -> Service {
+pub(super) fn service(name: &str, ip: &str) -> Service {
     serde_json::from_value(json!({
         "metadata": {"namespace": "default", "name": name},
         "spec": {"clusterIP": ip, "ports": [{"port": 80}]},
@@ -41,7 +28,7 @@ fn service(name: &str, ip: &str) -> Service {
     .unwrap()
 }
 
-fn lb_local(name: &str, ip: &str, hc: u16) -> Service {
+pub(super) fn lb_local(name: &str, ip: &str, hc: u16) -> Service {
     serde_json::from_value(json!({
         "metadata": {"namespace": "default", "name": name},
         "spec": {"type": "LoadBalancer", "clusterIP": ip, "externalTrafficPolicy": "Local",
@@ -50,7 +37,7 @@ fn lb_local(name: &str, ip: &str, hc: u16) -> Service {
     .unwrap()
 }
 
-fn port_name(name: &str) -> ServicePortName {
+pub(super) fn port_name(name: &str) -> ServicePortName {
     ServicePortName {
         namespace: "default".into(),
         name: name.into(),
@@ -59,19 +46,19 @@ fn port_name(name: &str) -> ServicePortName {
     }
 }
 
-struct Fixture {
-    source: Arc<StaticSource>,
-    record: FakeRecord,
-    status: Arc<ProxyStatus>,
-    trigger: SyncTrigger,
-    events: RecordingEvents,
-    ports: Arc<RecordingPorts>,
+pub(super) struct Fixture {
+    pub(super) source: Arc<MemorySource>,
+    pub(super) record: FakeRecord,
+    pub(super) status: Arc<ProxyStatus>,
+    pub(super) trigger: SyncTrigger,
+    pub(super) events: RecordingEvents,
+    pub(super) ports: Arc<RecordingPorts>,
 }
 
-fn fixture(options: SyncOptions) -> (Fixture, SyncLoop) {
+pub(super) fn fixture(options: SyncOptions) -> (Fixture, SyncLoop) {
     let dataplane = FakeDataplane::new();
     let f = Fixture {
-        source: Arc::new(StaticSource::default()),
+        source: Arc::new(MemorySource::new()),
         record: dataplane.record(),
         status: Arc::new(ProxyStatus::new(SystemTime::now(), options.sync_period)),
         trigger: SyncTrigger::default(),
@@ -91,17 +78,18 @@ fn fixture(options: SyncOptions) -> (Fixture, SyncLoop) {
     (f, sync)
 }
 
-fn fast() -> SyncOptions {
+pub(super) fn fast() -> SyncOptions {
     SyncOptions {
         sync_period: Duration::from_secs(3600),
         min_sync_interval: Duration::ZERO,
         debounce: Duration::from_millis(10),
         initial_backoff: Duration::from_millis(5),
+        housekeep_interval: Duration::ZERO,
     }
 }
 
 /// Polls `cond` until it holds (the loop runs on other tasks); panics after many tries.
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
+pub(super) async fn eventually(what: &str, cond: impl Fn() -> bool) {
     for _ in 0..500 {
         if cond() {
             return;
@@ -114,7 +102,8 @@ async fn eventually(what: &str, cond: impl Fn() -> bool) {
 #[tokio::test]
 async fn sync_once_hands_the_model_to_the_dataplane_and_records_metrics_and_health() {
     let (f, mut sync) = fixture(fast());
-    f.source.set(vec![service("web", "10.43.0.10")], vec![]);
+    f.source
+        .replace_all(vec![service("web", "10.43.0.10")], vec![]);
     sync.load().await.unwrap();
     let report = sync.sync_once().await.unwrap();
     assert_eq!(f.record.loads(), 1);
@@ -133,7 +122,7 @@ async fn sync_once_hands_the_model_to_the_dataplane_and_records_metrics_and_heal
 #[tokio::test]
 async fn a_failed_port_is_reported_once_and_does_not_block_the_others() {
     let (f, mut sync) = fixture(fast());
-    f.source.set(
+    f.source.replace_all(
         vec![service("bad", "10.43.0.9"), service("good", "10.43.0.10")],
         vec![],
     );
@@ -141,6 +130,13 @@ async fn a_failed_port_is_reported_once_and_does_not_block_the_others() {
     let report = sync.sync_once().await.unwrap();
     assert_eq!(report.ports, 1);
     assert_eq!(report.failures.len(), 1);
+    // A partial sync of another service, then a full one: neither repeats the report.
+    f.source.apply_service(service("other", "10.43.0.11"));
+    sync.sync_once().await.unwrap();
+    f.source.replace_all(
+        vec![service("bad", "10.43.0.9"), service("good", "10.43.0.10")],
+        vec![],
+    );
     sync.sync_once().await.unwrap();
     let reported = f.events.reported();
     assert_eq!(reported.len(), 1, "a persisting failure is reported once");
@@ -153,9 +149,9 @@ async fn a_failed_port_is_reported_once_and_does_not_block_the_others() {
 async fn health_check_ports_follow_the_model() {
     let (f, mut sync) = fixture(fast());
     f.source
-        .set(vec![lb_local("lb", "10.43.0.20", 32100)], vec![]);
+        .replace_all(vec![lb_local("lb", "10.43.0.20", 32100)], vec![]);
     sync.sync_once().await.unwrap();
-    f.source.set(vec![], vec![]);
+    f.source.replace_all(vec![], vec![]);
     sync.sync_once().await.unwrap();
     let updates = f.ports.0.lock().unwrap().clone();
     assert_eq!(updates.len(), 2);
@@ -167,7 +163,8 @@ async fn health_check_ports_follow_the_model() {
 #[tokio::test]
 async fn a_failed_sync_is_counted_and_retried_until_it_succeeds() {
     let (f, sync) = fixture(fast());
-    f.source.set(vec![service("web", "10.43.0.10")], vec![]);
+    f.source
+        .replace_all(vec![service("web", "10.43.0.10")], vec![]);
     f.record.fail_next_syncs(3);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(sync.run(async {
@@ -190,7 +187,8 @@ async fn a_change_signal_syncs_the_new_objects() {
         let _ = stopped.await;
     }));
     eventually("the initial sync", || f.record.models().len() == 1).await;
-    f.source.set(vec![service("web", "10.43.0.10")], vec![]);
+    f.source
+        .replace_all(vec![service("web", "10.43.0.10")], vec![]);
     f.trigger.notify();
     eventually("the change is synced", || {
         f.record
@@ -211,10 +209,18 @@ async fn a_burst_of_change_signals_coalesces() {
         let _ = stopped.await;
     }));
     eventually("the initial sync", || f.record.models().len() == 1).await;
-    for _ in 0..100 {
+    for i in 0..100 {
+        f.source
+            .apply_service(service(&format!("s{i}"), &format!("10.43.1.{i}")));
         f.trigger.notify();
     }
-    eventually("the burst is synced", || f.record.models().len() >= 2).await;
+    eventually("the burst is synced", || {
+        f.record
+            .models()
+            .last()
+            .is_some_and(|m| m.ports.len() == 100)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(f.record.models().len() <= 3, "{}", f.record.models().len());
     stop.send(()).unwrap();

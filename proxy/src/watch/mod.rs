@@ -1,28 +1,32 @@
 //! Watching the API server: reflectors over Services and EndpointSlices in every namespace,
-//! feeding stores the sync loop reads, and signalling the loop on every change; and the node's
-//! identity from its Node object.
+//! feeding stores the sync loop reads, recording which Services each change touches and
+//! signalling the loop; and the node's identity from its Node object.
 
+mod index;
 mod node;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client};
 use tokio::task::JoinHandle;
 
-use crate::sync::{ObjectSource, SyncTrigger};
+use crate::model::ServiceKey;
+use crate::sync::{Dirty, ObjectSource, ServiceObjects, SyncTrigger};
 
+pub use index::WatchIndex;
 pub use node::{node_context, node_ips, NodeLookupError};
 
-/// The watched Services and EndpointSlices.
+/// The watched Services and EndpointSlices, and which Services changed.
 #[derive(Clone)]
 pub struct Stores {
     services: Store<Service>,
     slices: Store<EndpointSlice>,
+    index: Arc<Mutex<WatchIndex>>,
 }
 
 impl Stores {
@@ -31,40 +35,97 @@ impl Stores {
         self.services.wait_until_ready().await?;
         self.slices.wait_until_ready().await
     }
-}
 
-impl ObjectSource for Stores {
-    fn snapshot(&self) -> (Vec<Service>, Vec<EndpointSlice>) {
-        let services = self
-            .services
-            .state()
-            .iter()
-            .map(|s| (**s).clone())
-            .collect();
-        let slices = self.slices.state().iter().map(|s| (**s).clone()).collect();
-        (services, slices)
+    fn index(&self) -> std::sync::MutexGuard<'_, WatchIndex> {
+        lock(&self.index)
     }
 }
 
-/// Starts the reflectors on the current tokio runtime; every change notifies `trigger`.
+fn lock(index: &Mutex<WatchIndex>) -> std::sync::MutexGuard<'_, WatchIndex> {
+    index.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ObjectSource for Stores {
+    fn snapshot(&self) -> (Vec<Arc<Service>>, Vec<Arc<EndpointSlice>>) {
+        (self.services.state(), self.slices.state())
+    }
+
+    fn take_dirty(&self) -> Dirty {
+        self.index().take_dirty()
+    }
+
+    fn service(&self, key: &ServiceKey) -> ServiceObjects {
+        let names = self.index().slices_of(key);
+        let slices = names
+            .iter()
+            .filter_map(|name| {
+                self.slices
+                    .get(&ObjectRef::new(name).within(&key.namespace))
+            })
+            // The index may lag the store by one event; that event dirties the Service again.
+            .filter(|s| ServiceKey::of_slice(s).as_ref() == Some(key))
+            .collect();
+        ServiceObjects {
+            service: self
+                .services
+                .get(&ObjectRef::new(&key.name).within(&key.namespace)),
+            slices,
+        }
+    }
+}
+
+/// Starts the reflectors on the current tokio runtime; every change is recorded in the index
+/// and notifies `trigger`.
 pub fn start(client: Client, trigger: SyncTrigger) -> (Stores, Vec<JoinHandle<()>>) {
     let (services, services_writer) = reflector::store::<Service>();
     let (slices, slices_writer) = reflector::store::<EndpointSlice>();
+    let index = Arc::new(Mutex::new(WatchIndex::new()));
+    let stores = Stores {
+        services,
+        slices,
+        index: index.clone(),
+    };
+    let service_index = index.clone();
+    let slice_index = index;
+    let slice_store = stores.slices.clone();
     let tasks = vec![
         tokio::spawn(reflect(
             Api::<Service>::all(client.clone()),
             services_writer,
             trigger.clone(),
             "services",
+            move |event: &watcher::Event<Service>| {
+                let mut index = lock(&service_index);
+                match event {
+                    watcher::Event::Apply(svc) | watcher::Event::Delete(svc) => {
+                        index.service_changed(ServiceKey::of_service(svc));
+                    }
+                    watcher::Event::InitDone => index.mark_all(),
+                    watcher::Event::Init | watcher::Event::InitApply(_) => {}
+                }
+            },
         )),
         tokio::spawn(reflect(
             Api::<EndpointSlice>::all(client),
             slices_writer,
             trigger,
             "endpointslices",
+            move |event: &watcher::Event<EndpointSlice>| {
+                let mut index = lock(&slice_index);
+                match event {
+                    watcher::Event::Apply(slice) => index.slice_applied(slice),
+                    watcher::Event::Delete(slice) => index.slice_deleted(slice),
+                    // The store swapped in the relisted objects at InitDone.
+                    watcher::Event::InitDone => {
+                        let listed = slice_store.state();
+                        index.slices_relisted(listed.iter().map(|s| &**s));
+                    }
+                    watcher::Event::Init | watcher::Event::InitApply(_) => {}
+                }
+            },
         )),
     ];
-    (Stores { services, slices }, tasks)
+    (stores, tasks)
 }
 
 async fn reflect<K>(
@@ -72,6 +133,7 @@ async fn reflect<K>(
     writer: reflector::store::Writer<K>,
     trigger: SyncTrigger,
     resource: &'static str,
+    record: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -81,16 +143,20 @@ async fn reflect<K>(
         + Sync
         + 'static,
 {
+    // The reflector applies each event to the store before yielding it, so by the time the
+    // index records a change the store already holds it.
     let stream =
         reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
     let mut stream = std::pin::pin!(stream);
-    let trigger = Arc::new(trigger);
     while let Some(event) = stream.next().await {
         match event {
             // A relist is applied as a whole at InitDone; the pieces before are not yet the
             // new state.
             Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
-            Ok(_) => trigger.notify(),
+            Ok(event) => {
+                record(&event);
+                trigger.notify();
+            }
             Err(error) => tracing::warn!(resource, %error, "watch failed; retrying"),
         }
     }
