@@ -1,8 +1,6 @@
 //! [`NftDataplane`]: the model programmed into Skiff's own nftables tables, applying only the
 //! difference from what is programmed.
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -17,11 +15,11 @@ use super::plan::{
     claim_port, leftovers, new_classes, port_change, record, render, render_classes, Inventory,
     PortPlan,
 };
-use super::store::{fingerprint, hairpin_changes, record_shared, Programmed, Shared};
+use super::select::{any_port, every_port, named_ports};
+use super::store::{hairpin_changes, record_shared, Programmed, Shared};
 use super::NftConfig;
 use crate::dataplane::{Changes, Dataplane, DataplaneError, PortFailure, SyncReport};
-use crate::model::ServiceModel;
-use crate::model::{ServicePort, ServicePortName};
+use crate::model::{ServiceModel, ServicePortName};
 
 const BACKEND: &str = "nftables";
 
@@ -43,6 +41,11 @@ pub struct NftDataplane<K: NftKernel = NftRunner> {
     config: NftConfig,
     /// What each table holds; a family is present once its fixed part is in place.
     tables: BTreeMap<Family, Programmed>,
+    /// Whether the next sync compares every port whatever it is told: the first one, the one
+    /// after [`Dataplane::load`] and the one after a sync that failed as a whole.
+    compare_all: bool,
+    /// Service ports held by at least one table.
+    ports: usize,
 }
 
 impl std::fmt::Debug for NftDataplane<NftRunner> {
@@ -69,12 +72,48 @@ impl<K: NftKernel> NftDataplane<K> {
             kernel,
             config,
             tables: BTreeMap::new(),
+            compare_all: true,
+            ports: 0,
         }
     }
 
     /// The kernel seam.
     pub fn kernel(&self) -> &K {
         &self.kernel
+    }
+
+    /// The kernel seam, to change a fake's behaviour between syncs.
+    pub fn kernel_mut(&mut self) -> &mut K {
+        &mut self.kernel
+    }
+
+    /// `names` with the ports an earlier sync could not program.
+    fn with_failed(&self, names: &BTreeSet<ServicePortName>) -> BTreeSet<ServicePortName> {
+        let mut all = names.clone();
+        for t in self.tables.values() {
+            all.extend(t.failed.iter().cloned());
+        }
+        all
+    }
+
+    /// How many of `names` a table holds.
+    fn held(&self, names: &BTreeSet<ServicePortName>) -> usize {
+        names
+            .iter()
+            .filter(|n| self.tables.values().any(|t| t.ports.contains_key(*n)))
+            .count()
+    }
+
+    /// How many service ports the tables hold.
+    fn held_all(&self) -> usize {
+        match self.tables.len() {
+            0 | 1 => self.tables.values().map(|t| t.ports.len()).sum(),
+            _ => {
+                let names: BTreeSet<_> =
+                    self.tables.values().flat_map(|t| t.ports.keys()).collect();
+                names.len()
+            }
+        }
     }
 
     fn rule_context(&self, f: Family) -> RuleContext {
@@ -158,6 +197,9 @@ impl<K: NftKernel> NftDataplane<K> {
             Err(e) if plans.is_empty() => {
                 tracing::warn!(family = f.keyword(), error = %e,
                     "cannot change the shared chains or the hairpin set; retried next sync");
+                let programmed = self.tables.get_mut(&f).expect("base applied");
+                let ips = shared.add_hairpin.iter().chain(&shared.delete_hairpin);
+                programmed.hairpin_retry.extend(ips);
                 0
             }
             Err(_) if plans.len() == 1 && !shared.is_empty() => {
@@ -169,6 +211,8 @@ impl<K: NftKernel> NftDataplane<K> {
                     Some(name) => {
                         tracing::warn!(service = %name, family = f.keyword(), error = %e,
                             "cannot program service port; it keeps its previous rules");
+                        let programmed = self.tables.get_mut(&f).expect("base applied");
+                        programmed.failed.insert(name.clone());
                         failures.push(PortFailure {
                             name: name.clone(),
                             reason: e.to_string(),
@@ -208,34 +252,45 @@ impl<K: NftKernel> NftDataplane<K> {
         }
         let programmed = self.tables.get(&f).expect("base applied before plans");
         let shared = hairpin_changes(programmed, &chunk.objects, &chunk.plans, everything);
+        // The addresses of refused changes are in `shared` now; refused again, they return.
+        let programmed = self.tables.get_mut(&f).expect("base applied before plans");
+        programmed.hairpin_retry.clear();
         let plans: Vec<&PortPlan> = chunk.plans.iter().collect();
         report.changes += self.apply_plans(f, &plans, shared, &chunk, &mut report.failures);
     }
 
-    /// Brings `f`'s table to `model`. Ports whose fingerprint matches what the table holds are
-    /// skipped; the others are computed, diffed and applied in chunks of at most
+    /// Brings `f`'s table to `model`, looking only at the ports of `names` when given (the
+    /// others are as the table holds them). Ports whose fingerprint matches what the table
+    /// holds are skipped; the others are computed, diffed and applied in chunks of at most
     /// [`NftConfig::max_transaction_lines`], so a full load never holds every port's objects.
     fn sync_family(
         &mut self,
         f: Family,
         model: &ServiceModel,
+        names: Option<&BTreeSet<ServicePortName>>,
         report: &mut SyncReport,
     ) -> Result<(), DataplaneError> {
         let ctx = self.rule_context(f);
         if !self.tables.contains_key(&f) {
-            let any = model
-                .ports
-                .values()
-                .any(|p| p.cluster_ips.iter().any(|ip| Family::of(ip) == f));
+            // Without the table no port had an address of `f`, so only the named ones may.
+            let any = any_port(model, names, |p| {
+                p.cluster_ips.iter().any(|ip| Family::of(ip) == f)
+            });
             if !any {
                 return Ok(());
             }
             self.apply_base(f, Programmed::default())?;
         }
         let max = self.config.max_transaction_lines;
-        let programmed = self.tables.get(&f).expect("base applied above");
-        let restarted = !programmed.unowned.is_empty();
-        let todo = to_compute(programmed, model, restarted);
+        let programmed = self.tables.get_mut(&f).expect("base applied above");
+        // Failed ports are among the ones looked at (`names` holds them); failing again, they
+        // return.
+        programmed.failed.clear();
+        let restarted = names.is_none() && !programmed.unowned.is_empty();
+        let todo = match names {
+            None => every_port(programmed, model, restarted),
+            Some(names) => named_ports(programmed, model, names),
+        };
         let mut chunk = Chunk::default();
         for (name, port, fp) in todo {
             let name = name.as_ref();
@@ -268,40 +323,6 @@ impl<K: NftKernel> NftDataplane<K> {
         self.apply_chunk(f, chunk, restarted, report);
         Ok(())
     }
-}
-
-/// The ports whose objects may differ from what `programmed` holds, with their fingerprints:
-/// removed ports first (no port), then new and changed ones (all on the first sync after a
-/// restart). Both maps are sorted by name, so one merged walk finds them.
-fn to_compute<'m>(
-    programmed: &Programmed,
-    model: &'m ServiceModel,
-    restarted: bool,
-) -> Vec<(Cow<'m, ServicePortName>, Option<&'m ServicePort>, u64)> {
-    let mut removed = Vec::new();
-    let mut changed = Vec::new();
-    let mut stored = programmed.ports.iter().peekable();
-    for (name, port) in &model.ports {
-        let mut old = None;
-        while let Some((n, s)) = stored.peek() {
-            match (*n).cmp(name) {
-                Ordering::Less => removed.push((Cow::Owned((*n).clone()), None, 0)),
-                Ordering::Equal => old = Some(*s),
-                Ordering::Greater => break,
-            }
-            stored.next();
-            if old.is_some() {
-                break;
-            }
-        }
-        let fp = fingerprint(port);
-        if restarted || old.is_none_or(|s| s.fingerprint != fp) {
-            changed.push((Cow::Borrowed(name), Some(port), fp));
-        }
-    }
-    removed.extend(stored.map(|(gone, _)| (Cow::Owned(gone.clone()), None, 0)));
-    removed.extend(changed);
-    removed
 }
 
 /// Changed ports of a sync applied together: their desired objects and plans.
@@ -363,27 +384,33 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
             self.tables.remove(&f);
             self.apply_base(f, found)?;
         }
+        self.compare_all = true;
         Ok(())
     }
 
     fn sync(
         &mut self,
         model: &ServiceModel,
-        _changes: &Changes,
+        changes: &Changes,
     ) -> Result<SyncReport, DataplaneError> {
         let start = Instant::now();
         let mut report = SyncReport::default();
-        for f in Family::ALL {
-            self.sync_family(f, model, &mut report)?;
-        }
-        report.ports = match self.tables.len() {
-            0 | 1 => self.tables.values().map(|t| t.ports.len()).sum(),
-            _ => {
-                let names: BTreeSet<_> =
-                    self.tables.values().flat_map(|t| t.ports.keys()).collect();
-                names.len()
-            }
+        let names = match changes {
+            Changes::Ports(names) if !self.compare_all => Some(self.with_failed(names)),
+            _ => None,
         };
+        let before = names.as_ref().map_or(0, |names| self.held(names));
+        // Cleared once every family is done: a sync failing half way is followed by a full one.
+        self.compare_all = true;
+        for f in Family::ALL {
+            self.sync_family(f, model, names.as_ref(), &mut report)?;
+        }
+        self.compare_all = false;
+        self.ports = match &names {
+            Some(names) => (self.ports + self.held(names)).saturating_sub(before),
+            None => self.held_all(),
+        };
+        report.ports = self.ports;
         report.objects = self.tables.values().map(Programmed::objects).sum();
         if report.changes > TRIM_AFTER_CHANGES {
             if let Err(e) = self.kernel.reset() {
@@ -396,6 +423,7 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         }
         report.duration = start.elapsed();
         tracing::debug!(
+            compared = names.as_ref().map_or(model.ports.len(), BTreeSet::len),
             ports = report.ports,
             changes = report.changes,
             failures = report.failures.len(),

@@ -38,8 +38,11 @@ mod kernel;
 mod listing;
 mod naming;
 mod plan;
+mod select;
 mod store;
 
+#[cfg(test)]
+mod ports_sync_tests;
 #[cfg(test)]
 mod tests;
 

@@ -143,6 +143,10 @@ pub struct Programmed {
     pub port_objects: usize,
     /// Addresses the `hairpin` set holds.
     pub hairpin_programmed: usize,
+    /// Addresses whose change of the `hairpin` set was refused: looked at again next sync.
+    pub hairpin_retry: BTreeSet<IpAddr>,
+    /// Service ports the last sync could not program: computed again on every sync.
+    pub failed: BTreeSet<ServicePortName>,
 }
 
 /// One address of the `hairpin` set.
@@ -235,8 +239,8 @@ impl Shared {
 }
 
 /// The hairpin changes once `plans` (computed for the ports of `changed`) are applied. Only
-/// the addresses the plans touch are looked at, or, with `everything` (the first sync after a
-/// restart), every address of the set and of the ports.
+/// the addresses the plans touch and those of a refused change are looked at, or, with
+/// `everything` (the first sync after a restart), every address of the set and of the ports.
 pub fn hairpin_changes(
     programmed: &Programmed,
     changed: &Desired,
@@ -255,6 +259,7 @@ pub fn hairpin_changes(
         }
     }
     let mut touched: BTreeSet<IpAddr> = delta.keys().copied().collect();
+    touched.extend(&programmed.hairpin_retry);
     if everything {
         touched.extend(programmed.hairpin.keys());
     }

@@ -26,7 +26,7 @@ fn golden(file: &str, actual: &str) {
     );
 }
 
-fn name(ns: &str, svc: &str, port: &str, protocol: Protocol) -> ServicePortName {
+pub(super) fn name(ns: &str, svc: &str, port: &str, protocol: Protocol) -> ServicePortName {
     ServicePortName {
         namespace: ns.into(),
         name: svc.into(),
@@ -35,7 +35,7 @@ fn name(ns: &str, svc: &str, port: &str, protocol: Protocol) -> ServicePortName 
     }
 }
 
-fn ep(ip: &str, port: u16) -> Endpoint {
+pub(super) fn ep(ip: &str, port: u16) -> Endpoint {
     Endpoint {
         ip: ip.parse().unwrap(),
         port,
@@ -46,7 +46,7 @@ fn ep(ip: &str, port: u16) -> Endpoint {
     }
 }
 
-fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> ServicePort {
+pub(super) fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> ServicePort {
     ServicePort {
         protocol: n.protocol,
         name: n,
@@ -68,7 +68,7 @@ fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> Service
 /// A web service with a node port and affinity, a DNS service over UDP, an external IP with
 /// `externalTrafficPolicy: Local`, a node port and external IP without, and a service without
 /// endpoints.
-fn small_model() -> ServiceModel {
+pub(super) fn small_model() -> ServiceModel {
     let mut web = port(
         name("default", "web", "http", Protocol::Tcp),
         "10.43.0.10",
@@ -114,7 +114,7 @@ fn small_model() -> ServiceModel {
     model
 }
 
-fn context() -> RuleContext {
+pub(super) fn context() -> RuleContext {
     RuleContext {
         cluster_cidrs: vec!["10.42.0.0/16".parse().unwrap()],
         masquerade_all: false,
