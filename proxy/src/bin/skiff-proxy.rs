@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use clap::Parser;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use skiff_proxy::config::{dataplane_for, kernel_has_ipvs, Flags, ProxyConfig};
+use skiff_proxy::config::{dataplane_for, kernel_has_ipvs, nodeport_ips, Flags, ProxyConfig};
 use skiff_proxy::server::{self, NodePortListeners, ProxyStatus};
 use skiff_proxy::sync::{KubeEvents, SyncLoop, SyncOptions, SyncTrigger};
 use skiff_proxy::watch;
@@ -90,7 +90,11 @@ async fn run(config: ProxyConfig) -> anyhow::Result<()> {
         options,
     )
     .with_events(Arc::new(KubeEvents::new(client, &node.name)))
-    .with_health_check_ports(Arc::new(NodePortListeners::default()));
+    // Health-check node ports answer on the node addresses node ports use; on 0.0.0.0 when
+    // none is known.
+    .with_health_check_ports(Arc::new(NodePortListeners::new(nodeport_ips(
+        &config, &node,
+    ))));
     sync.load()
         .await
         .context("cannot read the kernel's state")?;

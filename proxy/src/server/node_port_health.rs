@@ -66,29 +66,47 @@ pub trait HealthCheckPorts: Send + Sync {
     fn update(&self, desired: &BTreeMap<u16, ServiceHealth>);
 }
 
-/// Real listeners on `address:<port>` (all addresses by default).
+/// Real listeners on `<node address>:<port>`, one per node address, as kube-proxy's service
+/// health server listens on the node IPs `--nodeport-addresses` selects.
+///
+/// With no node address known (no Node addresses, no `--node-ip`, or none inside
+/// `--nodeport-addresses`), they listen on `0.0.0.0`: every IPv4 address of the node.
 pub struct NodePortListeners {
-    address: IpAddr,
+    addresses: Vec<IpAddr>,
     open: Mutex<BTreeMap<u16, Listener>>,
 }
 
 struct Listener {
     health: Arc<Mutex<ServiceHealth>>,
-    task: JoinHandle<()>,
+    tasks: BTreeMap<IpAddr, JoinHandle<()>>,
 }
 
 impl NodePortListeners {
-    /// Listeners bound on `address` (`0.0.0.0` for every node address).
-    pub fn new(address: IpAddr) -> Self {
+    /// Listeners on each of `addresses`; on `0.0.0.0` when it is empty.
+    pub fn new(addresses: Vec<IpAddr>) -> Self {
+        let addresses = if addresses.is_empty() {
+            vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)]
+        } else {
+            addresses
+        };
         Self {
-            address,
+            addresses,
             open: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// Ports with an open listener.
+    /// The addresses every health-check node port listens on.
+    pub fn addresses(&self) -> &[IpAddr] {
+        &self.addresses
+    }
+
+    /// Ports with at least one open listener.
     pub fn ports(&self) -> Vec<u16> {
-        self.lock().keys().copied().collect()
+        self.lock()
+            .iter()
+            .filter(|(_, l)| !l.tasks.is_empty())
+            .map(|(port, _)| *port)
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u16, Listener>> {
@@ -98,68 +116,78 @@ impl NodePortListeners {
 
 impl Default for NodePortListeners {
     fn default() -> Self {
-        Self::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        Self::new(Vec::new())
     }
 }
 
 impl HealthCheckPorts for NodePortListeners {
-    /// Must run inside a tokio runtime: listeners are tokio tasks.
+    /// Must run inside a tokio runtime: listeners are tokio tasks. An address that cannot be
+    /// bound is retried at the next update (the next sync touching a health-checked port, or
+    /// the next full sync).
     fn update(&self, desired: &BTreeMap<u16, ServiceHealth>) {
         let mut open = self.lock();
         open.retain(|port, listener| {
             let keep = desired.contains_key(port);
             if !keep {
-                listener.task.abort();
+                for task in listener.tasks.values() {
+                    task.abort();
+                }
                 tracing::info!(port, "closed health-check node port");
             }
             keep
         });
         for (port, health) in desired {
-            if let Some(listener) = open.get(port) {
-                *listener.health.lock().unwrap_or_else(|e| e.into_inner()) = health.clone();
-                continue;
-            }
-            let addr = SocketAddr::new(self.address, *port);
-            let std_listener = match std::net::TcpListener::bind(addr)
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(tokio::net::TcpListener::from_std)
-            {
-                Ok(l) => l,
-                Err(error) => {
-                    tracing::warn!(
-                        service = %format!("{}/{}", health.namespace, health.name),
-                        port, %error,
-                        "cannot open health-check node port; will retry on the next sync"
-                    );
+            let listener = open.entry(*port).or_insert_with(|| Listener {
+                health: Arc::new(Mutex::new(health.clone())),
+                tasks: BTreeMap::new(),
+            });
+            *listener.health.lock().unwrap_or_else(|e| e.into_inner()) = health.clone();
+            for address in &self.addresses {
+                if listener.tasks.contains_key(address) {
                     continue;
                 }
-            };
-            let shared = Arc::new(Mutex::new(health.clone()));
-            let reported = shared.clone();
-            let handler: Handler = Arc::new(move |path: &str| {
-                if path != "/healthz" && path != "/" {
-                    return Reply::text(404, "not found\n");
+                if let Some(task) = listen(SocketAddr::new(*address, *port), &listener.health) {
+                    listener.tasks.insert(*address, task);
                 }
-                respond(&reported.lock().unwrap_or_else(|e| e.into_inner()))
-            });
-            let task = tokio::spawn(http::serve(std_listener, handler));
-            tracing::info!(port, service = %format!("{}/{}", health.namespace, health.name),
-                "opened health-check node port");
-            open.insert(
-                *port,
-                Listener {
-                    health: shared,
-                    task,
-                },
-            );
+            }
         }
     }
+}
+
+/// Serves `health` on `addr`; `None` (logged) when the address cannot be bound.
+fn listen(addr: SocketAddr, health: &Arc<Mutex<ServiceHealth>>) -> Option<JoinHandle<()>> {
+    let service = {
+        let h = health.lock().unwrap_or_else(|e| e.into_inner());
+        format!("{}/{}", h.namespace, h.name)
+    };
+    let listener = match std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(tokio::net::TcpListener::from_std)
+    {
+        Ok(l) => l,
+        Err(error) => {
+            tracing::warn!(%service, %addr, %error,
+                "cannot open health-check node port; will retry at the next update");
+            return None;
+        }
+    };
+    let reported = health.clone();
+    let handler: Handler = Arc::new(move |path: &str| {
+        if path != "/healthz" && path != "/" {
+            return Reply::text(404, "not found\n");
+        }
+        respond(&reported.lock().unwrap_or_else(|e| e.into_inner()))
+    });
+    tracing::info!(%addr, %service, "opened health-check node port");
+    Some(tokio::spawn(http::serve(listener, handler)))
 }
 
 impl Drop for NodePortListeners {
     fn drop(&mut self) {
         for listener in self.lock().values() {
-            listener.task.abort();
+            for task in listener.tasks.values() {
+                task.abort();
+            }
         }
     }
 }
@@ -200,7 +228,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let listeners = NodePortListeners::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let listeners = NodePortListeners::new(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         listeners.update(&BTreeMap::from([(port, health(0))]));
         assert_eq!(listeners.ports(), [port]);
@@ -218,5 +246,49 @@ mod tests {
 
         listeners.update(&BTreeMap::new());
         assert!(listeners.ports().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn listeners_use_the_node_addresses_or_every_ipv4_address_without_any() {
+        let node: IpAddr = "192.168.1.10".parse().unwrap();
+        assert_eq!(NodePortListeners::new(vec![node]).addresses(), [node]);
+        assert_eq!(
+            NodePortListeners::default().addresses(),
+            [IpAddr::V4(Ipv4Addr::UNSPECIFIED)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_port_listens_on_every_node_address() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listeners = NodePortListeners::new(vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+        ]);
+        let health = ServiceHealth {
+            namespace: "default".into(),
+            name: "lb".into(),
+            local_endpoints: 1,
+        };
+        listeners.update(&BTreeMap::from([(port, health)]));
+        for host in [[127, 0, 0, 1], [127, 0, 0, 2]] {
+            let addr = SocketAddr::from((host, port));
+            let got = tokio::task::spawn_blocking(move || http::get(addr, "/healthz"))
+                .await
+                .unwrap();
+            assert_eq!(got.0, 200, "{addr}");
+        }
+        // Not bound on other loopback addresses: the listeners are per address.
+        let other = SocketAddr::from(([127, 0, 0, 3], port));
+        assert!(std::net::TcpStream::connect(other).is_err());
     }
 }
