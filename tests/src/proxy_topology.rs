@@ -127,6 +127,12 @@ impl Topology {
         self.client().udp_backends(to, n)
     }
 
+    /// A TCP connection from the backend namespace (from the first backend of the family)
+    /// and the first line of the backend that answered.
+    pub fn connect_from_backend(&self, to: &str) -> std::io::Result<(Conn, String)> {
+        Client::new(&self.backend).timeout(self.timeout).connect(to)
+    }
+
     /// Syncs `dp` to `model` inside the node (every port); asserts no port failed and returns
     /// the number of changes.
     pub fn sync<D: Dataplane>(&self, dp: &mut D, model: &ServiceModel) -> usize {
@@ -228,6 +234,15 @@ pub fn model(ports: impl IntoIterator<Item = ServicePort>) -> ServiceModel {
         m.ports.insert(p.name.clone(), p);
     }
     m
+}
+
+/// `ip:port`, with the address in brackets when it is IPv6.
+pub fn target(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }
 
 /// The names of `ips` as backends answer with them.

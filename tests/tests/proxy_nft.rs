@@ -12,9 +12,9 @@ use skiff_proxy::model::{Protocol, ServiceModel};
 use skiff_proxy::nft::{NftConfig, NftDataplane};
 use skiff_tests::guard::{require, Need};
 use skiff_tests::proxy_topology::{
-    all_backends, model, names, service, Topology, BACKENDS, BACKENDS6, NODE_IP, NODE_IP6,
+    all_backends, model, names, service, target, Topology, BACKENDS, BACKENDS6, NODE_IP, NODE_IP6,
 };
-use skiff_tests::traffic::{exchange, Client};
+use skiff_tests::traffic::exchange;
 
 fn preconditions() {
     require(&[
@@ -44,6 +44,36 @@ fn start(topo: &Topology, model: &ServiceModel) -> NftDataplane {
     let mut dp = loaded(topo);
     topo.sync(&mut dp, model);
     dp
+}
+
+/// A service without endpoints on `cluster_ip`, node port 30030: connections to both are
+/// refused.
+fn refuses_without_endpoints(cluster_ip: &str, node_ip: &str) {
+    preconditions();
+    let topo = topology();
+    let mut empty = service("empty", Protocol::Tcp, cluster_ip, &[]);
+    empty.node_port = Some(30030);
+    let _dp = start(&topo, &model([empty]));
+    for to in [target(cluster_ip, 80), target(node_ip, 30030)] {
+        let err = topo
+            .connect(&to)
+            .map(|(_, b)| b)
+            .expect_err("connected without endpoints");
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{to}: {err}");
+    }
+}
+
+/// `backend` is the only endpoint of `cluster_ip` and connects to it: without masquerade the
+/// reply would go straight back inside the namespace and the connection would hang.
+fn reaches_itself_through_hairpin(cluster_ip: &str, backend: &str) {
+    preconditions();
+    let topo = topology();
+    let web = service("web", Protocol::Tcp, cluster_ip, &[backend]);
+    let _dp = start(&topo, &model([web]));
+    let (_, reached) = topo
+        .connect_from_backend(&target(cluster_ip, 80))
+        .expect("hairpin");
+    assert_eq!(reached, backend);
 }
 
 #[test]
@@ -145,33 +175,13 @@ fn restart_keeps_an_established_connection_and_changes_nothing() {
 #[test]
 #[ignore = "needs root: network namespaces and nftables"]
 fn service_without_endpoints_refuses_connections() {
-    preconditions();
-    let topo = topology();
-    let mut empty = service("empty", Protocol::Tcp, "10.43.0.30", &[]);
-    empty.node_port = Some(30030);
-    let _dp = start(&topo, &model([empty]));
-    for to in ["10.43.0.30:80", &format!("{NODE_IP}:30030")] {
-        let err = topo
-            .connect(to)
-            .map(|(_, b)| b)
-            .expect_err("connected without endpoints");
-        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{to}: {err}");
-    }
+    refuses_without_endpoints("10.43.0.30", NODE_IP);
 }
 
 #[test]
 #[ignore = "needs root: network namespaces and nftables"]
 fn an_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
-    preconditions();
-    let topo = topology();
-    let web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS[..1]);
-    let _dp = start(&topo, &model([web]));
-    // The backend namespace's first address is the only endpoint: without masquerade the
-    // reply would go straight back inside the namespace and the connection would hang.
-    let (_, reached) = Client::new(&topo.backend)
-        .connect("10.43.0.10:80")
-        .expect("hairpin");
-    assert_eq!(reached, BACKENDS[0]);
+    reaches_itself_through_hairpin("10.43.0.10", BACKENDS[0]);
 }
 
 #[test]
@@ -211,29 +221,11 @@ fn ipv6_only_udp_cluster_ip_reaches_every_backend() {
 #[test]
 #[ignore = "needs root: network namespaces and nftables"]
 fn ipv6_service_without_endpoints_refuses_connections() {
-    preconditions();
-    let topo = topology();
-    let mut empty = service("empty", Protocol::Tcp, "fd00:43::30", &[]);
-    empty.node_port = Some(30030);
-    let _dp = start(&topo, &model([empty]));
-    for to in ["[fd00:43::30]:80", &format!("[{NODE_IP6}]:30030")] {
-        let err = topo
-            .connect(to)
-            .map(|(_, b)| b)
-            .expect_err("connected without endpoints");
-        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{to}: {err}");
-    }
+    refuses_without_endpoints("fd00:43::30", NODE_IP6);
 }
 
 #[test]
 #[ignore = "needs root: network namespaces and nftables"]
 fn an_ipv6_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
-    preconditions();
-    let topo = topology();
-    let web = service("web", Protocol::Tcp, "fd00:43::10", &BACKENDS6[..1]);
-    let _dp = start(&topo, &model([web]));
-    let (_, reached) = Client::new(&topo.backend)
-        .connect("[fd00:43::10]:80")
-        .expect("hairpin");
-    assert_eq!(reached, BACKENDS6[0]);
+    reaches_itself_through_hairpin("fd00:43::10", BACKENDS6[0]);
 }
