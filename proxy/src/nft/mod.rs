@@ -34,6 +34,7 @@
 mod base;
 mod dataplane;
 mod desired;
+mod hairpin;
 mod kernel;
 mod listing;
 mod naming;
@@ -51,6 +52,7 @@ pub use dataplane::NftDataplane;
 pub use desired::{
     desired, port_objects, Desired, DnatClass, DnatKind, MapName, PortObjects, RuleContext,
 };
+pub use hairpin::{HairpinAddress, HairpinAddresses};
 pub use kernel::{FakeNft, FakeNftLog, NftKernel};
 pub use naming::{Family, TABLE};
 pub use plan::{

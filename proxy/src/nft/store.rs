@@ -11,6 +11,7 @@ use std::hash::Hasher;
 use std::net::IpAddr;
 
 use super::desired::{Desired, DnatClass, MapName};
+use super::hairpin::HairpinAddresses;
 use super::plan::{Inventory, PortPlan};
 use crate::model::{Endpoint, ServicePort, ServicePortName};
 
@@ -137,8 +138,9 @@ pub struct Programmed {
     /// Shared `dnat-*` chains in the table.
     pub classes: BTreeSet<DnatClass>,
     /// Addresses in the `hairpin` set or needed by ports (one map for both: 10k ports hold
-    /// 100k addresses).
-    pub hairpin: BTreeMap<IpAddr, HairpinAddress>,
+    /// 100k addresses), with how many ports need each (kept by [`Programmed::store`] and
+    /// [`Programmed::forget`]).
+    pub hairpin: HairpinAddresses,
     /// Objects of `ports` in all (kept by [`Programmed::store`] and [`Programmed::forget`]).
     pub port_objects: usize,
     /// Addresses the `hairpin` set holds.
@@ -147,16 +149,6 @@ pub struct Programmed {
     pub hairpin_retry: BTreeSet<IpAddr>,
     /// Service ports the last sync could not program: computed again on every sync.
     pub failed: BTreeSet<ServicePortName>,
-}
-
-/// One address of the `hairpin` set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HairpinAddress {
-    /// How many of the table's ports need it (kept by [`Programmed::store`] and
-    /// [`Programmed::forget`]).
-    pub refs: u32,
-    /// Whether the set holds it.
-    pub programmed: bool,
 }
 
 impl Programmed {
@@ -168,9 +160,8 @@ impl Programmed {
     /// Marks the addresses of `ips` as held by the `hairpin` set.
     pub fn hairpin_programmed(&mut self, ips: impl IntoIterator<Item = IpAddr>) {
         for ip in ips {
-            let h = self.hairpin.entry(ip).or_default();
-            if !h.programmed {
-                h.programmed = true;
+            let (before, _) = self.hairpin.update(ip, |h| h.programmed = true);
+            if !before.programmed {
                 self.hairpin_programmed += 1;
             }
         }
@@ -180,7 +171,7 @@ impl Programmed {
     pub fn store(&mut self, name: &ServicePortName, fingerprint: u64, inventory: &Inventory) {
         self.forget(name);
         for ip in inventory.hairpin() {
-            self.hairpin.entry(ip).or_default().refs += 1;
+            self.hairpin.update(ip, |h| h.refs += 1);
         }
         self.port_objects += inventory.len();
         self.ports
@@ -194,12 +185,8 @@ impl Programmed {
         };
         self.port_objects -= old.objects();
         for ip in old.inventory().hairpin() {
-            if let Some(h) = self.hairpin.get_mut(&ip) {
-                h.refs = h.refs.saturating_sub(1);
-                if h.refs == 0 && !h.programmed {
-                    self.hairpin.remove(&ip);
-                }
-            }
+            self.hairpin
+                .update(ip, |h| h.refs = h.refs.saturating_sub(1));
         }
     }
 }
@@ -261,11 +248,11 @@ pub fn hairpin_changes(
     let mut touched: BTreeSet<IpAddr> = delta.keys().copied().collect();
     touched.extend(&programmed.hairpin_retry);
     if everything {
-        touched.extend(programmed.hairpin.keys());
+        touched.extend(programmed.hairpin.addresses());
     }
     let mut shared = Shared::default();
     for ip in touched {
-        let have = programmed.hairpin.get(&ip).copied().unwrap_or_default();
+        let have = programmed.hairpin.get(&ip);
         let wanted = i64::from(have.refs) + delta.get(&ip).copied().unwrap_or(0) > 0;
         match (wanted, have.programmed) {
             (true, false) => shared.add_hairpin.push(ip),
@@ -280,12 +267,9 @@ pub fn hairpin_changes(
 pub fn record_shared(programmed: &mut Programmed, shared: &Shared) {
     programmed.hairpin_programmed(shared.add_hairpin.iter().copied());
     for ip in &shared.delete_hairpin {
-        if let Some(h) = programmed.hairpin.get_mut(ip).filter(|h| h.programmed) {
-            h.programmed = false;
+        let (before, _) = programmed.hairpin.update(*ip, |h| h.programmed = false);
+        if before.programmed {
             programmed.hairpin_programmed -= 1;
-            if h.refs == 0 {
-                programmed.hairpin.remove(ip);
-            }
         }
     }
 }
