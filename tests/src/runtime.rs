@@ -1,7 +1,10 @@
 //! Shared fixture of the runtime tests against a real containerd: a private containerd, a
 //! `Containerd` client over it with every directory in a temp dir, the busybox image, configs
-//! of sandboxes and containers, waits on container state, and the check that nothing
-//! (container, task, snapshot, lease, mount) is left behind.
+//! of sandboxes and containers, waits on container state, exec, and the check that nothing
+//! (container, task, snapshot, lease, mount) is left behind. Containers and tasks made with
+//! `ctr` alone are handled in [`ctr`].
+
+pub mod ctr;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,7 @@ use skiff_runtime::reference::ImageReference;
 use skiff_runtime::service::{
     ArchiveFormat, ContainerConfig, ContainerId, ContainerMetadata, ContainerState,
     ContainerStatus, ImageInfo, ImageService, RuntimeEvent, RuntimeEvents, RuntimeService,
-    SandboxConfig, SandboxMetadata,
+    SandboxConfig, SandboxId, SandboxMetadata,
 };
 use skiff_runtime::spec::ContainerSpecConfig;
 
@@ -189,8 +192,7 @@ impl RuntimeFixture {
             "leases left"
         );
         let images_left = !lines(&["images", "ls", "-q"]).is_empty();
-        let deadline = Instant::now() + WAIT;
-        loop {
+        poll(Duration::from_millis(200), || {
             // KEY PARENT KIND, after a header line.
             let snapshots: Vec<String> = lines(&["snapshots", "ls"]).into_iter().skip(1).collect();
             let active: Vec<&String> = snapshots
@@ -202,14 +204,12 @@ impl RuntimeFixture {
                 "snapshots other than image layers left: {active:?}"
             );
             if images_left || snapshots.is_empty() {
-                break;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "image layers left after every image was removed: {snapshots:?}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            ))
+        });
         let mut mounts = mounts_under(c.dir());
         mounts.extend(mounts_under(&self.config.state_dir));
         // The run dir itself is a shared bind mount that outlives pods; pins under it must go.
@@ -268,6 +268,51 @@ pub fn busybox_container(name: &str, args: &[&str]) -> ContainerConfig {
 /// `args` as owned strings, for `exec_sync`.
 pub fn cmd(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Calls `probe` every `every` until it returns `Ok`; panics with its last `Err` after [`WAIT`].
+#[track_caller]
+pub fn poll<T>(every: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match probe() {
+            Ok(done) => return done,
+            Err(last) => assert!(Instant::now() < deadline, "{last}"),
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Creates `config` in sandbox `pod` and starts it; returns the container's id.
+pub async fn run_container(
+    rt: &dyn RuntimeService,
+    pod: &SandboxId,
+    config: &ContainerConfig,
+) -> ContainerId {
+    let id = rt
+        .create_container(pod, config)
+        .await
+        .unwrap_or_else(|e| panic!("create {}: {e}", config.metadata.name));
+    rt.start_container(&id)
+        .await
+        .unwrap_or_else(|e| panic!("start {}: {e}", config.metadata.name));
+    id
+}
+
+/// Runs `args` in the container through `exec_sync` (within [`WAIT`]) and checks it exits 0;
+/// returns its stdout.
+pub async fn exec_ok(rt: &dyn RuntimeService, id: &ContainerId, args: &[&str]) -> String {
+    let result = rt
+        .exec_sync(id, &cmd(args), WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("exec {args:?} in {id}: {e}"));
+    assert_eq!(
+        result.exit_code,
+        0,
+        "exec {args:?} in {id}: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    String::from_utf8_lossy(&result.stdout).into_owned()
 }
 
 /// Polls the container's status until `done` holds; panics with the last status after [`WAIT`].

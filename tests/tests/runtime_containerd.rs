@@ -15,8 +15,8 @@ use skiff_runtime::service::{
 };
 use skiff_tests::images::{self, LocalRegistry};
 use skiff_tests::runtime::{
-    busybox_container, busybox_ref, cmd, next_event, next_exit, run_ok, wait_exited, wait_status,
-    RuntimeFixture,
+    busybox_container, busybox_ref, cmd, ctr, exec_ok, next_event, next_exit, run_container,
+    run_ok, wait_exited, wait_status, RuntimeFixture,
 };
 
 /// Reads a container's CRI log with the crate's parser: `(stream, line)` of every entry, in
@@ -76,8 +76,7 @@ async fn image_pulled_from_a_loopback_registry_runs_and_its_removal_frees_every_
     let mut config = busybox_container("echo", &["echo", "pulled"]);
     config.image = reference.clone();
     let mut events = rt.events().await.unwrap();
-    let id = rt.create_container(&pod, &config).await.unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &config).await;
     assert_eq!(next_exit(&mut events, &id).await, 0);
     let status = rt.container_status(&id).await.unwrap();
     assert_eq!(log_lines(&status.log_path, "stdout"), vec!["pulled"]);
@@ -134,11 +133,7 @@ async fn oci_layout_and_docker_archive_tarballs_import_as_busybox() {
         .await
         .unwrap();
     let mut events = rt.events().await.unwrap();
-    let id = rt
-        .create_container(&pod, &busybox_container("echo", &["echo", "imported"]))
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &busybox_container("echo", &["echo", "imported"])).await;
     assert_eq!(next_exit(&mut events, &id).await, 0);
     let status = rt.container_status(&id).await.unwrap();
     assert_eq!(log_lines(&status.log_path, "stdout"), vec!["imported"]);
@@ -226,11 +221,7 @@ async fn exec_captures_stdout_stderr_and_exit_code_and_times_out() {
     fx.import_busybox().await;
     let rt = fx.runtime().await;
     let pod = rt.create_sandbox(&fx.sandbox_config("exec")).await.unwrap();
-    let id = rt
-        .create_container(&pod, &busybox_container("sleeper", &["sleep", "600"]))
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &busybox_container("sleeper", &["sleep", "600"])).await;
 
     let result = rt
         .exec_sync(
@@ -348,8 +339,7 @@ async fn oom_kill_under_a_memory_limit_is_reported_as_event_and_reason() {
     config.spec.resources.memory_limit_bytes = Some(32 << 20);
     config.spec.resources.memory_swap_bytes = Some(32 << 20);
     let mut events = rt.events().await.unwrap();
-    let id = rt.create_container(&pod, &config).await.unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &config).await;
     let seen = next_event(&mut events, &id, |e| {
         matches!(e, RuntimeEvent::ContainerExited { .. })
     })
@@ -381,16 +371,8 @@ async fn oom_kill_under_a_memory_limit_is_reported_as_event_and_reason() {
 
 /// What a container sees of its network and hostname.
 async fn net_and_hostname(rt: &dyn RuntimeService, id: &ContainerId) -> (String, String) {
-    let run = |args: &'static [&'static str]| async move {
-        let r = rt
-            .exec_sync(id, &cmd(args), Duration::from_secs(30))
-            .await
-            .expect("exec");
-        assert_eq!(r.exit_code, 0, "{}", String::from_utf8_lossy(&r.stderr));
-        String::from_utf8_lossy(&r.stdout).into_owned()
-    };
-    let fib = run(&["cat", "/proc/net/fib_trie"]).await;
-    let hostname = run(&["cat", "/proc/sys/kernel/hostname"]).await;
+    let fib = exec_ok(rt, id, &["cat", "/proc/net/fib_trie"]).await;
+    let hostname = exec_ok(rt, id, &["cat", "/proc/sys/kernel/hostname"]).await;
     (fib, hostname.trim().to_string())
 }
 
@@ -423,12 +405,7 @@ async fn containers_of_one_pod_share_its_address_and_hostname() {
 
     let mut ids = Vec::new();
     for (sandbox, name) in [(&pod, "first"), (&pod, "second"), (&other, "outsider")] {
-        let id = rt
-            .create_container(sandbox, &busybox_container(name, &["sleep", "600"]))
-            .await
-            .unwrap();
-        rt.start_container(&id).await.unwrap();
-        ids.push(id);
+        ids.push(run_container(&rt, sandbox, &busybox_container(name, &["sleep", "600"])).await);
     }
     let first = net_and_hostname(&rt, &ids[0]).await;
     let second = net_and_hostname(&rt, &ids[1]).await;
@@ -524,18 +501,7 @@ async fn restarted_client_recovers_every_container_including_one_that_exited_mea
 
     // No client: the waiter exits, and its log driver still writes.
     c.ctr_ok(&["tasks", "kill", "--signal", "SIGUSR1", later.as_str()]);
-    let deadline = std::time::Instant::now() + skiff_tests::runtime::WAIT;
-    while !c
-        .ctr_ok(&["tasks", "ls"])
-        .lines()
-        .any(|l| l.starts_with(later.as_str()) && l.contains("STOPPED"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{later} never stopped"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ctr::wait_task_stopped(c, later.as_str());
 
     let rt = fx
         .connect()

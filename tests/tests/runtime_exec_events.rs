@@ -15,19 +15,13 @@ use skiff_runtime::service::{
     Call, ContainerFilter, ContainerId, ContainerState, ExitReason, ObjectKind, RuntimeEvent,
     RuntimeEvents, RuntimeService, ServiceError,
 };
-use skiff_tests::images::{self, BUSYBOX_REF};
-use skiff_tests::runtime::{busybox_container, cmd, next_event, RuntimeFixture, WAIT};
+use skiff_tests::images::BUSYBOX_REF;
+use skiff_tests::runtime::{
+    busybox_container, cmd, ctr, exec_ok, next_event, run_container, RuntimeFixture, WAIT,
+};
 
 /// Label that makes a `ctr`-made container one of Skiff's.
 const SKIFF_CONTAINER: &str = "io.skiff.kind=container";
-
-/// Imports busybox with `ctr` (independent of the image service).
-fn import_busybox(fx: &RuntimeFixture) {
-    let layout = images::busybox_oci_layout(&fx.scratch());
-    let archive = images::oci_archive(&layout);
-    fx.containerd()
-        .ctr_ok(&["images", "import", archive.to_str().unwrap()]);
-}
 
 /// Starts a detached `ctr` container running `args`, labelled `label` when given.
 fn ctr_run(fx: &RuntimeFixture, id: &str, label: Option<&str>, extra: &[&str], args: &[&str]) {
@@ -39,26 +33,6 @@ fn ctr_run(fx: &RuntimeFixture, id: &str, label: Option<&str>, extra: &[&str], a
     argv.extend([BUSYBOX_REF, id]);
     argv.extend_from_slice(args);
     fx.containerd().ctr_ok(&argv);
-}
-
-/// Kills and deletes a `ctr` container with its task and snapshot.
-fn ctr_remove(fx: &RuntimeFixture, id: &str) {
-    let c = fx.containerd();
-    let _ = c.ctr(&["tasks", "kill", "--signal", "SIGKILL", id]);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let out = c.ctr(&["tasks", "delete", id]);
-        if out.status.success() || String::from_utf8_lossy(&out.stderr).contains("not found") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "task {id} not deleted: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    c.ctr_ok(&["containers", "delete", id]);
 }
 
 /// Pids of the container's task (init and execs).
@@ -96,7 +70,7 @@ async fn runtime(fx: &RuntimeFixture) -> ContainerdRuntime {
 #[ignore = "needs root, containerd and runc: execs in a running container"]
 async fn exec_captures_stdout_stderr_and_exit_code() {
     let fx = RuntimeFixture::start().await;
-    import_busybox(&fx);
+    ctr::import_busybox(fx.containerd(), &fx.scratch());
     let rt = runtime(&fx).await;
     let id = "exec-output";
     ctr_run(&fx, id, Some(SKIFF_CONTAINER), &[], &["sleep", "1000"]);
@@ -162,7 +136,7 @@ async fn exec_captures_stdout_stderr_and_exit_code() {
         "exec processes left in the task"
     );
     assert_eq!(exec_dirs(&fx.config().state_dir), Vec::<String>::new());
-    ctr_remove(&fx, id);
+    ctr::remove_container(fx.containerd(), id);
     fx.assert_nothing_left();
 }
 
@@ -170,7 +144,7 @@ async fn exec_captures_stdout_stderr_and_exit_code() {
 #[ignore = "needs root, containerd and runc: execs in a running container"]
 async fn exec_past_its_timeout_is_killed_and_leaves_no_process_or_fifo() {
     let fx = RuntimeFixture::start().await;
-    import_busybox(&fx);
+    ctr::import_busybox(fx.containerd(), &fx.scratch());
     let rt = runtime(&fx).await;
     let id = "exec-timeout";
     ctr_run(&fx, id, Some(SKIFF_CONTAINER), &[], &["sleep", "1000"]);
@@ -199,7 +173,7 @@ async fn exec_past_its_timeout_is_killed_and_leaves_no_process_or_fifo() {
         .await
         .expect("exec after a timeout");
     assert_eq!(again.stdout, b"still\n");
-    ctr_remove(&fx, id);
+    ctr::remove_container(fx.containerd(), id);
     fx.assert_nothing_left();
 }
 
@@ -207,7 +181,7 @@ async fn exec_past_its_timeout_is_killed_and_leaves_no_process_or_fifo() {
 #[ignore = "needs root, containerd and runc: execs in containers"]
 async fn exec_needs_a_running_skiff_container() {
     let fx = RuntimeFixture::start().await;
-    import_busybox(&fx);
+    ctr::import_busybox(fx.containerd(), &fx.scratch());
     let rt = runtime(&fx).await;
     let err = rt
         .exec_sync(&ContainerId::new("absent"), &cmd(&["true"]), WAIT)
@@ -272,8 +246,8 @@ async fn exec_needs_a_running_skiff_container() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     fx.containerd().ctr_ok(&["containers", "delete", "created"]);
-    ctr_remove(&fx, "foreign");
-    ctr_remove(&fx, "exited");
+    ctr::remove_container(fx.containerd(), "foreign");
+    ctr::remove_container(fx.containerd(), "exited");
     assert_eq!(exec_dirs(&fx.config().state_dir), Vec::<String>::new());
     fx.assert_nothing_left();
 }
@@ -290,7 +264,7 @@ async fn next_any(events: &mut RuntimeEvents) -> RuntimeEvent {
 #[ignore = "needs root, containerd and runc: containers exit"]
 async fn exit_event_carries_the_exit_code_of_skiff_containers_only() {
     let fx = RuntimeFixture::start().await;
-    import_busybox(&fx);
+    ctr::import_busybox(fx.containerd(), &fx.scratch());
     let rt = runtime(&fx).await;
     let mut events = rt.events().await.unwrap();
 
@@ -315,16 +289,12 @@ async fn exit_event_carries_the_exit_code_of_skiff_containers_only() {
 
     // An exec's exit is no container exit.
     ctr_run(&fx, "execs", Some(SKIFF_CONTAINER), &[], &["sleep", "1000"]);
-    let out = rt
-        .exec_sync(&ContainerId::new("execs"), &cmd(&["true"]), WAIT)
-        .await
-        .unwrap();
-    assert_eq!(out.exit_code, 0);
+    exec_ok(&rt, &ContainerId::new("execs"), &["true"]).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(events.drain().unwrap(), Vec::new());
 
     for id in ["foreign", "ours", "execs"] {
-        ctr_remove(&fx, id);
+        ctr::remove_container(fx.containerd(), id);
     }
     let seen = next_event(&mut events, &ContainerId::new("execs"), |e| {
         matches!(e, RuntimeEvent::ContainerExited { .. })
@@ -353,8 +323,7 @@ async fn oom_kill_is_reported_before_the_exit_and_status_says_oom_killed() {
     );
     config.spec.resources.memory_limit_bytes = Some(8 << 20);
     let mut events = rt.events().await.unwrap();
-    let id = rt.create_container(&pod, &config).await.unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &config).await;
     let seen = next_event(&mut events, &id, |e| {
         matches!(e, RuntimeEvent::ContainerExited { .. })
     })
@@ -405,37 +374,20 @@ async fn exit_while_no_client_runs_is_seen_by_a_new_client() {
         .await
         .unwrap();
     let script = "while [ ! -e /go ]; do sleep 0.05; done; exit 9";
-    let id = rt
-        .create_container(&pod, &busybox_container("waiter", &["sh", "-c", script]))
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(
+        &rt,
+        &pod,
+        &busybox_container("waiter", &["sh", "-c", script]),
+    )
+    .await;
     let before = rt.container_status(&id).await.unwrap();
     assert_eq!(before.state, ContainerState::Running, "{before:?}");
 
     // The container exits after this client is gone.
-    let touched = rt
-        .exec_sync(&id, &cmd(&["sh", "-c", ": > /go"]), WAIT)
-        .await
-        .unwrap();
-    assert_eq!(touched.exit_code, 0, "{touched:?}");
+    exec_ok(&rt, &id, &["sh", "-c", ": > /go"]).await;
     drop(rt);
     drop(client);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let tasks = fx.containerd().ctr_ok(&["tasks", "ls"]);
-        let stopped = tasks
-            .lines()
-            .any(|l| l.starts_with(id.as_str()) && l.trim_end().ends_with("STOPPED"));
-        if stopped {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never stopped: {tasks}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ctr::wait_task_stopped(fx.containerd(), id.as_str());
 
     let rt = fx.connect().await.runtime().await.unwrap();
     let status = rt.container_status(&id).await.unwrap();

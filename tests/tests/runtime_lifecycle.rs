@@ -13,16 +13,14 @@ use skiff_runtime::service::{
     RuntimeService, SandboxFilter, SandboxState, ServiceError,
 };
 use skiff_tests::containerd::mounts_under;
-use skiff_tests::images;
-use skiff_tests::runtime::{busybox_container, run_ok, wait_exited, wait_status, RuntimeFixture};
+use skiff_tests::runtime::{
+    busybox_container, ctr, run_container, run_ok, wait_exited, wait_status, RuntimeFixture,
+};
 
 /// Starts the fixture and imports busybox with `ctr`, independent of the image service.
 async fn fixture() -> RuntimeFixture {
     let fx = RuntimeFixture::start().await;
-    let layout = images::busybox_oci_layout(&fx.scratch());
-    let archive = images::oci_archive(&layout);
-    fx.containerd()
-        .ctr_ok(&["images", "import", archive.to_str().unwrap()]);
+    ctr::import_busybox(fx.containerd(), &fx.scratch());
     fx
 }
 
@@ -200,20 +198,17 @@ async fn containers_run_report_pid_exit_code_and_times_and_publish_events() {
         other => panic!("expected WrongState, got {other:?}"),
     }
 
-    let three = rt
-        .create_container(&pod, &busybox_container("three", &["sh", "-c", "exit 3"]))
-        .await
-        .unwrap();
-    rt.start_container(&three).await.unwrap();
+    let three = run_container(
+        &rt,
+        &pod,
+        &busybox_container("three", &["sh", "-c", "exit 3"]),
+    )
+    .await;
     let exited = wait_exited(&rt, &three).await;
     assert_eq!(exited.exit_code, Some(3));
     assert_eq!(exited.reason, Some(ExitReason::Error));
 
-    let sleeper = rt
-        .create_container(&pod, &busybox_container("sleeper", &["sleep", "1000"]))
-        .await
-        .unwrap();
-    rt.start_container(&sleeper).await.unwrap();
+    let sleeper = run_container(&rt, &pod, &busybox_container("sleeper", &["sleep", "1000"])).await;
     let running = rt.container_status(&sleeper).await.unwrap();
     assert_eq!(running.state, ContainerState::Running);
     let pid = running.pid.expect("pid of a running container");
@@ -289,8 +284,7 @@ async fn stop_sends_term_then_kill_after_the_grace() {
     let deaf = busybox_container("deaf", &["sh", "-c", "trap '' TERM; sleep 1000"]);
     let mut ids = Vec::new();
     for config in [handler, deaf] {
-        let id = rt.create_container(&pod, &config).await.unwrap();
-        rt.start_container(&id).await.unwrap();
+        let id = run_container(&rt, &pod, &config).await;
         wait_status(&rt, &id, |s| s.state == ContainerState::Running).await;
         ids.push(id);
     }
@@ -335,11 +329,7 @@ async fn removing_a_running_container_leaves_no_task_snapshot_record_or_mount() 
     let fx = fixture().await;
     let rt = fx.runtime().await;
     let pod = rt.create_sandbox(&fx.sandbox_config("rm")).await.unwrap();
-    let id = rt
-        .create_container(&pod, &busybox_container("sleeper", &["sleep", "1000"]))
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
+    let id = run_container(&rt, &pod, &busybox_container("sleeper", &["sleep", "1000"])).await;
     assert_eq!(active_snapshots(&fx), vec![id.to_string()]);
     assert!(
         mounts_under(fx.containerd().dir())
@@ -379,11 +369,7 @@ async fn containers_of_one_sandbox_share_its_namespaces_hostname_and_shim() {
     let pins = rt.sandbox_status(&pod).await.unwrap().namespaces.unwrap();
     let mut pids = Vec::new();
     for name in ["one", "two"] {
-        let id = rt
-            .create_container(&pod, &busybox_container(name, &["sleep", "1000"]))
-            .await
-            .unwrap();
-        rt.start_container(&id).await.unwrap();
+        let id = run_container(&rt, &pod, &busybox_container(name, &["sleep", "1000"])).await;
         pids.push(rt.container_status(&id).await.unwrap().pid.unwrap());
     }
     for pid in &pids {

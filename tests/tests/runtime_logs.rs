@@ -7,13 +7,14 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use skiff_runtime::logs::{self, LogEntry, Stream, MAX_LINE_BYTES};
 use skiff_tests::cni::workspace_bin;
 use skiff_tests::containerd::{mounts_under, PrivateContainerd, NEEDS};
 use skiff_tests::guard::{require, Need};
 use skiff_tests::images::{self, BUSYBOX_REF};
+use skiff_tests::runtime::{ctr, poll};
 
 const LOGGER: &str = "skiff-container-logger";
 
@@ -33,10 +34,8 @@ impl Fixture {
             .prefix("skiff-logs-")
             .tempdir()
             .unwrap();
-        let layout = images::busybox_oci_layout(work.path());
         let containerd = PrivateContainerd::start();
-        let archive = images::oci_archive(&layout);
-        containerd.ctr_ok(&["images", "import", archive.to_str().unwrap()]);
+        ctr::import_busybox(&containerd, work.path());
         Fixture {
             containerd,
             work,
@@ -75,11 +74,12 @@ impl Fixture {
     }
 
     fn wait_for_loggers_to_exit(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !logger_processes(&self.logger, self.work.path()).is_empty() {
-            assert!(Instant::now() < deadline, "the logger did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        poll(Duration::from_millis(10), || {
+            match logger_processes(&self.logger, self.work.path()).as_slice() {
+                [] => Ok(()),
+                left => Err(format!("the logger did not exit: {left:?}")),
+            }
+        });
     }
 
     /// No container, task, active snapshot, lease, mount or logger process is left.
@@ -258,25 +258,19 @@ fn logging_goes_on_after_the_client_that_started_the_container_exits() {
         "-c",
         script,
     ]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    poll(Duration::from_millis(50), || {
         let got = std::fs::read(&log)
             .map(|d| logs::parse_log(&d).unwrap())
             .unwrap_or_default();
         if lines_of(&got, Stream::Stdout) == ["started", "still-logged"] {
-            break;
+            return Ok(());
         }
-        assert!(Instant::now() < deadline, "log so far: {got:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Err(format!("log so far: {got:?}"))
+    });
     assert_eq!(logger_processes(&f.logger, f.work.path()).len(), 1);
     f.containerd
         .ctr_ok(&["tasks", "kill", "--signal", "SIGKILL", "detached"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f.containerd.ctr_ok(&["tasks", "ls"]).contains("STOPPED") {
-        assert!(Instant::now() < deadline, "task did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ctr::wait_task_stopped(&f.containerd, "detached");
     f.containerd.ctr_ok(&["tasks", "rm", "detached"]);
     f.containerd.ctr_ok(&["containers", "rm", "detached"]);
     f.wait_for_loggers_to_exit();
