@@ -36,7 +36,7 @@ pub fn build(
 }
 
 /// The slices grouped by the Service their label names; slices without the label are left out.
-pub(crate) fn group_slices<'a, S>(slices: &'a [S]) -> HashMap<ServiceKey, Vec<&'a EndpointSlice>>
+pub(crate) fn group_slices<S>(slices: &[S]) -> HashMap<ServiceKey, Vec<&EndpointSlice>>
 where
     S: Borrow<EndpointSlice>,
 {
