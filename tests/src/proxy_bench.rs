@@ -2,7 +2,9 @@
 //! endpoints each, on addresses derived from the service's index; and the process figures they
 //! print.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
@@ -85,4 +87,30 @@ pub fn status_kb(field: &str) -> u64 {
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// A global allocator that counts the bytes the program holds on its Rust heap (allocations
+/// made in C, such as libnftables', are not counted). A benchmark installs it with
+/// `#[global_allocator]`.
+pub struct CountingAlloc;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only counts.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// MB live on the Rust heap (counted by [`CountingAlloc`] when installed).
+pub fn live_mb() -> f64 {
+    LIVE.load(Ordering::Relaxed) as f64 / 1_048_576.0
 }

@@ -157,21 +157,23 @@ impl Aggregate {
         };
         self.failed.clear();
         let mut update = Update::default();
-        let fresh: Vec<(&ServicePort, u64, Option<PortDesired>)> = changed
+        let fresh: Vec<(&ServicePort, u64, Fragment)> = changed
             .into_iter()
-            .map(|(p, print)| (p, print, port_desired(p, scheduler, node_ips)))
+            .map(|(p, print)| {
+                let part = port_desired(p, scheduler, node_ips);
+                (
+                    p,
+                    print,
+                    part.as_ref().map(Fragment::from).unwrap_or_default(),
+                )
+            })
             .collect();
         let mut endpoints = BTreeSet::new();
-        let old_parts: Vec<Fragment> = gone
+        let old_parts = gone
             .iter()
             .chain(fresh.iter().map(|(p, _, _)| &p.name))
-            .filter_map(|n| self.ports.get(n).map(|(_, f)| f.clone()))
-            .collect();
-        let new_parts: Vec<Fragment> = fresh
-            .iter()
-            .filter_map(|(_, _, d)| d.as_ref().map(Fragment::from))
-            .collect();
-        for part in old_parts.iter().chain(&new_parts) {
+            .filter_map(|n| self.ports.get(n).map(|(_, f)| f));
+        for part in old_parts.chain(fresh.iter().map(|(_, _, f)| f)) {
             update.touched.extend(part.keys.iter().map(|(k, _)| *k));
             update.vips.extend(part.vips());
             endpoints.extend(part.endpoint_ips.iter().copied());
@@ -184,7 +186,6 @@ impl Aggregate {
             }
         }
         for (port, print, part) in fresh {
-            let part = part.as_ref().map(Fragment::from).unwrap_or_default();
             let taken = part
                 .keys
                 .iter()

@@ -243,40 +243,27 @@ fn short(what: &str) -> DecodeError {
     DecodeError::from(format!("IPVS attribute too short for {what}"))
 }
 
+/// The first `N` bytes of `v`, or an error naming `what` was too short.
+fn fixed<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
+    v.get(..N)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| short(what))
+}
+
 fn u16_ne(v: &[u8]) -> Result<u16, DecodeError> {
-    Ok(u16::from_ne_bytes(
-        v.get(..2)
-            .ok_or_else(|| short("u16"))?
-            .try_into()
-            .unwrap_or_default(),
-    ))
+    fixed(v, "u16").map(u16::from_ne_bytes)
 }
 
 fn u16_be(v: &[u8]) -> Result<u16, DecodeError> {
-    Ok(u16::from_be_bytes(
-        v.get(..2)
-            .ok_or_else(|| short("port"))?
-            .try_into()
-            .unwrap_or_default(),
-    ))
+    fixed(v, "port").map(u16::from_be_bytes)
 }
 
 fn u32_ne(v: &[u8]) -> Result<u32, DecodeError> {
-    Ok(u32::from_ne_bytes(
-        v.get(..4)
-            .ok_or_else(|| short("u32"))?
-            .try_into()
-            .unwrap_or_default(),
-    ))
+    fixed(v, "u32").map(u32::from_ne_bytes)
 }
 
 fn u32_be(v: &[u8]) -> Result<u32, DecodeError> {
-    Ok(u32::from_be_bytes(
-        v.get(..4)
-            .ok_or_else(|| short("netmask"))?
-            .try_into()
-            .unwrap_or_default(),
-    ))
+    fixed(v, "netmask").map(u32::from_be_bytes)
 }
 
 fn c_string(v: &[u8]) -> String {

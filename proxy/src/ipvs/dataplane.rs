@@ -27,6 +27,12 @@ const BACKEND: &str = "ipvs";
 /// Changes turned into requests and sent at a time.
 const REQUEST_BATCH: usize = 4096;
 
+/// Virtual servers diffed and programmed at a time.
+const KEY_CHUNK: usize = 512;
+
+/// Syncs changing more objects than this return freed heap memory to the kernel.
+const TRIM_AFTER_CHANGES: usize = 1000;
+
 fn failed<E: std::error::Error + Send + Sync + 'static>(
     operation: &'static str,
 ) -> impl FnOnce(E) -> DataplaneError {
@@ -155,7 +161,7 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
         }
         for k in draining(&self.subset(keys), wanted) {
             let desired = wanted.get(&k).cloned().unwrap_or_else(|| DesiredService {
-                spec: self.programmed[&k].spec.clone(),
+                spec: self.programmed[&k].spec,
                 reals: BTreeSet::new(),
             });
             self.draining.insert(k, desired);
@@ -280,33 +286,16 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             touched.insert(key);
         }
         let mut changes = self.sync_vips(&vips, true)?;
-        let wanted = self.wanted_subset(model, &touched);
-        let mut plan = diff(&self.subset(&touched), &wanted);
-        // A real server about to go is deleted only if the kernel's counts say it is idle.
-        let retiring: BTreeSet<VirtualKey> = plan
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                IpvsOp::DelReal(k, _) if k.protocol != Protocol::Udp => Some(*k),
-                _ => None,
-            })
-            .collect();
-        if !retiring.is_empty() {
-            for key in &retiring {
-                self.refresh(key)?;
-            }
-            plan = diff(&self.subset(&touched), &wanted);
-        }
-        let (applied, op_failures) = self.execute(&plan.ops)?;
-        changes += applied;
-        self.note_draining(&touched, &wanted);
-        for (vs, real) in &plan.clear_conntrack {
-            if let Err(e) = self
-                .conntrack
-                .clear_udp(vs.addr, vs.port, real.addr, real.port)
-            {
-                tracing::warn!(vip = %vs.addr, endpoint = %real.addr, error = %e, "could not clear UDP conntrack entries");
-            }
+        let mut op_failures = Vec::new();
+        // A slice of keys at a time, so a full load never holds the whole desired state and
+        // plan (their short-lived allocations would be interleaved with the long-lived
+        // record of what is programmed, and leave the heap fragmented).
+        let keys: Vec<VirtualKey> = touched.into_iter().collect();
+        for chunk in keys.chunks(KEY_CHUNK) {
+            let chunk: BTreeSet<VirtualKey> = chunk.iter().copied().collect();
+            let (applied, failed) = self.sync_keys(model, &chunk)?;
+            changes += applied;
+            op_failures.extend(failed);
         }
         changes += self.sync_vips(&vips, false)?;
         changes += usize::from(self.sync_masq(&update)?);
@@ -333,6 +322,43 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             failures,
             duration: started.elapsed(),
         })
+    }
+
+    /// Brings the virtual servers `keys` to what `model` asks; returns how many changes were
+    /// applied and the refused ones.
+    fn sync_keys(
+        &mut self,
+        model: &ServiceModel,
+        keys: &BTreeSet<VirtualKey>,
+    ) -> Result<(usize, Vec<(IpvsOp, io::Error)>), DataplaneError> {
+        let wanted = self.wanted_subset(model, keys);
+        let mut plan = diff(&self.subset(keys), &wanted);
+        // A real server about to go is deleted only if the kernel's counts say it is idle.
+        let retiring: BTreeSet<VirtualKey> = plan
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                IpvsOp::DelReal(k, _) if k.protocol != Protocol::Udp => Some(*k),
+                _ => None,
+            })
+            .collect();
+        if !retiring.is_empty() {
+            for key in &retiring {
+                self.refresh(key)?;
+            }
+            plan = diff(&self.subset(keys), &wanted);
+        }
+        let outcome = self.execute(&plan.ops)?;
+        self.note_draining(keys, &wanted);
+        for (vs, real) in &plan.clear_conntrack {
+            if let Err(e) = self
+                .conntrack
+                .clear_udp(vs.addr, vs.port, real.addr, real.port)
+            {
+                tracing::warn!(vip = %vs.addr, endpoint = %real.addr, error = %e, "could not clear UDP conntrack entries");
+            }
+        }
+        Ok(outcome)
     }
 
     /// Writes the masquerade table whole at the first sync after start, then only the
@@ -422,6 +448,16 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> Dataplane
         changes: &Changes,
     ) -> Result<SyncReport, DataplaneError> {
         let result = self.sync_changes(model, changes);
+        if result
+            .as_ref()
+            .is_ok_and(|r| r.changes > TRIM_AFTER_CHANGES)
+        {
+            // A large sync's transient requests, dumps and libnftables' parse of the whole
+            // masquerade table leave freed pages in the heaps; give them back so a node's proxy
+            // stays small after its first full load.
+            // SAFETY: malloc_trim only releases free heap memory.
+            unsafe { libc::malloc_trim(0) };
+        }
         if result.is_err() {
             // What this sync did not finish is found by reconciling everything next time.
             self.reconciled = false;

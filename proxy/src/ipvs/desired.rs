@@ -56,7 +56,7 @@ pub fn port_desired(
         return None;
     }
     let spec = VirtualSpec {
-        scheduler: scheduler.to_string(),
+        scheduler: scheduler.into(),
         persistence: port
             .affinity_timeout
             .map(|t| t.as_secs().clamp(1, u32::MAX as u64) as u32),
@@ -78,13 +78,7 @@ pub fn port_desired(
                 .filter(|e| e.local && e.ip.is_ipv4())
                 .map(|e| e.ip),
         );
-        out.services.push((
-            k,
-            DesiredService {
-                spec: spec.clone(),
-                reals,
-            },
-        ));
+        out.services.push((k, DesiredService { spec, reals }));
     };
     for ip in &port.cluster_ips {
         let k = key(port, *ip, port.port);

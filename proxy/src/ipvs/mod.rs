@@ -48,7 +48,7 @@ pub use kernel::{FakeIpvs, FakeIpvsState, IpvsKernel};
 pub use masq::{delta, full_script, MasqPolicy, MasqSets, MASQ_TABLE};
 pub use state::{
     diff, draining, record, DesiredService, DesiredServices, IpvsOp, IpvsPlan, Programmed,
-    ProgrammedService, RealKey, RealState, VirtualKey, VirtualSpec, WEIGHT,
+    ProgrammedService, RealKey, RealState, SchedulerName, VirtualKey, VirtualSpec, WEIGHT,
 };
 pub use table::{MasqKernel, MasqTableError, MasqWriter};
 pub use vip::{DummyLink, FakeVipLink, VipLink, DUMMY_LINK};

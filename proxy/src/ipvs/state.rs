@@ -26,11 +26,58 @@ pub struct RealKey {
     pub port: u16,
 }
 
+/// An IPVS scheduler's name, held inline: the kernel's names are at most 15 bytes
+/// (`IP_VS_SCHEDNAME_MAXLEN` with its NUL), and every virtual server carries one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SchedulerName {
+    bytes: [u8; 15],
+    len: u8,
+}
+
+impl SchedulerName {
+    /// The longest name the kernel takes.
+    pub const MAX_LEN: usize = 15;
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl From<&str> for SchedulerName {
+    /// Takes at most [`SchedulerName::MAX_LEN`] bytes (on a character boundary): a longer name
+    /// names no kernel scheduler, so configuration validates the length first.
+    fn from(name: &str) -> Self {
+        let mut len = name.len().min(Self::MAX_LEN);
+        while !name.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; 15];
+        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+        Self {
+            bytes,
+            len: len as u8,
+        }
+    }
+}
+
+impl std::fmt::Debug for SchedulerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for SchedulerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a virtual server schedules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VirtualSpec {
     /// Scheduler name.
-    pub scheduler: String,
+    pub scheduler: SchedulerName,
     /// Persistence (ClientIP affinity) timeout in seconds.
     pub persistence: Option<u32>,
 }
@@ -115,15 +162,14 @@ pub fn diff(programmed: &Programmed, desired: &DesiredServices) -> IpvsPlan {
     for (key, want) in desired {
         match programmed.get(key) {
             None => {
-                plan.ops.push(IpvsOp::AddService(*key, want.spec.clone()));
+                plan.ops.push(IpvsOp::AddService(*key, want.spec));
                 for real in &want.reals {
                     plan.ops.push(IpvsOp::AddReal(*key, *real, WEIGHT));
                 }
             }
             Some(have) => {
                 if have.spec != want.spec {
-                    plan.ops
-                        .push(IpvsOp::UpdateService(*key, want.spec.clone()));
+                    plan.ops.push(IpvsOp::UpdateService(*key, want.spec));
                 }
                 for real in &want.reals {
                     match have.reals.get(real) {
@@ -169,14 +215,14 @@ pub fn record(programmed: &mut Programmed, op: &IpvsOp) {
             programmed.insert(
                 *k,
                 ProgrammedService {
-                    spec: spec.clone(),
+                    spec: *spec,
                     reals: BTreeMap::new(),
                 },
             );
         }
         IpvsOp::UpdateService(k, spec) => {
             if let Some(s) = programmed.get_mut(k) {
-                s.spec = spec.clone();
+                s.spec = *spec;
             }
         }
         IpvsOp::DelService(k) => {

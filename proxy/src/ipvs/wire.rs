@@ -34,7 +34,7 @@ pub fn service_key(key: &VirtualKey) -> ServiceAttrs {
 /// A full service entry (`NEW_SERVICE`/`SET_SERVICE` need scheduler, flags, timeout, netmask).
 pub fn service_full(key: &VirtualKey, spec: &VirtualSpec) -> ServiceAttrs {
     let mut s = service_key(key);
-    s.sched_name = Some(spec.scheduler.clone());
+    s.sched_name = Some(spec.scheduler.as_str().to_string());
     s.flags = Some(SvcFlags {
         flags: if spec.persistence.is_some() {
             SVC_F_PERSISTENT
@@ -117,7 +117,7 @@ pub fn parse_service(s: &ServiceAttrs) -> Option<(VirtualKey, VirtualSpec)> {
     };
     let persistent = s.flags.is_some_and(|f| f.flags & SVC_F_PERSISTENT != 0);
     let spec = VirtualSpec {
-        scheduler: s.sched_name.clone().unwrap_or_default(),
+        scheduler: s.sched_name.as_deref().unwrap_or_default().into(),
         persistence: persistent.then(|| s.timeout.unwrap_or(0)),
     };
     Some((key, spec))

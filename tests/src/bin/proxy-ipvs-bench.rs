@@ -5,6 +5,7 @@
 //! On the host it boots the guest carrying itself; in the guest it runs the measurements.
 //! `SKIFF_BENCH_SIZES` (default `1000,10000`) picks the sizes.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use skiff_proxy::ipvs::{
     desired, diff, request, IpvsConfig, IpvsDataplane, IpvsSocket, Programmed,
 };
 use skiff_tests::proxy_bench::{
-    cluster_ip, endpoint_ip, median, model, service, status_kb, ENDPOINTS,
+    cluster_ip, endpoint_ip, live_mb, median, model, service, status_kb, CountingAlloc, ENDPOINTS,
 };
 use skiff_tests::vm::{self, Vm};
 use skiff_tests::Netns;
@@ -26,16 +27,25 @@ const TAG: &str = "bench| ";
 /// The anchor of TESTING.md: `ipvsadm -R` of 10k services x 10 real servers in this VM.
 const ANCHOR_10K: &str = "20.9 s";
 
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
 struct Ours {
     full: Duration,
     add: Duration,
     rss_kb: u64,
     hwm_kb: u64,
+    start_kb: u64,
+    model_mb: f64,
+    dataplane_mb: f64,
 }
 
 fn ours(n: usize) -> Ours {
     let ns = Netns::new();
+    let start_kb = status_kb("VmRSS:");
+    let before = live_mb();
     let mut m = model(n);
+    let model_mb = live_mb() - before;
     ns.run(|| {
         let mut dp = IpvsDataplane::new(IpvsConfig::default()).expect("IPVS dataplane");
         let started = Instant::now();
@@ -47,9 +57,10 @@ fn ours(n: usize) -> Ours {
         let mut adds = Vec::new();
         for i in n..n + ADDS {
             let p = service(i);
+            let changed = Changes::Ports(BTreeSet::from([p.name.clone()]));
             m.ports.insert(p.name.clone(), p);
             let t = Instant::now();
-            let report = dp.sync(&m, &Changes::All).expect("sync");
+            let report = dp.sync(&m, &changed).expect("sync");
             adds.push(t.elapsed());
             assert_eq!(report.objects, (i + 1) * (1 + ENDPOINTS));
         }
@@ -58,6 +69,9 @@ fn ours(n: usize) -> Ours {
             add: median(adds),
             rss_kb: status_kb("VmRSS:"),
             hwm_kb: status_kb("VmHWM:"),
+            start_kb,
+            model_mb,
+            dataplane_mb: live_mb() - before - model_mb,
         }
     })
 }
@@ -115,6 +129,11 @@ fn anchor(n: usize) -> (Duration, Duration) {
     (full, median(adds))
 }
 
+/// Whether to run `ipvsadm -R` too (`SKIFF_BENCH_ANCHORS=0` skips it).
+fn anchors() -> bool {
+    std::env::var("SKIFF_BENCH_ANCHORS").map_or(true, |v| v != "0")
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -129,7 +148,11 @@ fn in_guest(sizes: &[usize]) {
     for &n in sizes {
         let o = ours(n);
         let ipvs_only = ours_ipvs_only(n);
-        let (a_full, a_add) = anchor(n);
+        let (a_full, a_add) = if anchors() {
+            anchor(n)
+        } else {
+            (Duration::ZERO, Duration::ZERO)
+        };
         println!(
             "{TAG}{n:>6}  {:>11}  {:>11}  {:>11}  {:>10.1}x  {:>10.1}x",
             ms(o.full),
@@ -139,11 +162,14 @@ fn in_guest(sizes: &[usize]) {
             a_full.as_secs_f64() / ipvs_only.as_secs_f64(),
         );
         notes.push(format!(
-            "{n} services: +1 service ours {} (median of {ADDS}), ipvsadm -R of it {}; RSS {} MiB (peak {} MiB)",
+            "{n} services: +1 service ours {} (median of {ADDS}), ipvsadm -R of it {}; RSS {} MiB (peak {} MiB; {} MiB before the model was built); Rust heap: model {:.1} MB, dataplane {:.1} MB",
             ms(o.add),
             ms(a_add),
             o.rss_kb / 1024,
-            o.hwm_kb / 1024
+            o.hwm_kb / 1024,
+            o.start_kb / 1024,
+            o.model_mb,
+            o.dataplane_mb,
         ));
     }
     for note in notes {
@@ -186,6 +212,10 @@ fn main() {
         ])
         .programs(&[exe.clone(), "ip".into(), "ipvsadm".into(), "nft".into()])
         .env("SKIFF_BENCH_SIZES", &size_list)
+        .env(
+            "SKIFF_BENCH_ANCHORS",
+            &std::env::var("SKIFF_BENCH_ANCHORS").unwrap_or_else(|_| "1".into()),
+        )
         .memory_mib(2048)
         .timeout(Duration::from_secs(1800))
         .run(&[&exe.to_string_lossy()])

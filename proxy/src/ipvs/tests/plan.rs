@@ -207,7 +207,7 @@ fn element_batch_is_one_transaction_with_an_answer_asked_per_message() {
         + "0f000100736b6966662d697076730000"
         + "0c0002006861697270696e00"
         + "1800038014000180100001800c000100"
-        + "0a0200020a020002";
+        + "0a0200030a020003";
     assert_eq!(hex(&bytes[..20]), begin);
     assert_eq!(hex(&bytes[20..92]), del);
     // NEWSETELEM (0x0a0c) with CREATE (0x400): REQUEST|ACK|CREATE = 0x405; 84 bytes.
