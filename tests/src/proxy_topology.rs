@@ -122,6 +122,15 @@ impl Topology {
         self.client().tcp_backends(to, n)
     }
 
+    /// Asserts that `n` fresh TCP connections from the client to each of `targets` reach
+    /// exactly the backends `expected`.
+    #[track_caller]
+    pub fn assert_tcp_reach(&self, targets: &[String], n: usize, expected: &BTreeSet<String>) {
+        for to in targets {
+            assert_eq!(&self.tcp_backends(to, n), expected, "through {to}");
+        }
+    }
+
     /// Which backends `n` datagrams from the client to `to` reached.
     pub fn udp_backends(&self, to: &str, n: usize) -> BTreeSet<String> {
         self.client().udp_backends(to, n)

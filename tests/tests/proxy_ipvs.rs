@@ -4,19 +4,19 @@
 //! shows what was programmed. Every address lives in namespaces the test creates.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use skiff_proxy::dataplane::{Changes, Dataplane};
+use skiff_proxy::dataplane::Dataplane;
 use skiff_proxy::ipvs::{IpvsConfig, IpvsDataplane};
-use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use skiff_proxy::model::Protocol;
+use skiff_tests::proxy_topology::{
+    all_backends, model, names, service, target, Topology, BACKENDS, BACKENDS6, BACKEND_PORT,
+    NODE_IP, NODE_IP6,
+};
+use skiff_tests::traffic::{eventually, exchange};
 use skiff_tests::vm::{self, Vm};
-use skiff_tests::Netns;
 
-const NODE_IP: &str = "10.200.1.1";
-const BACKENDS: [&str; 3] = ["10.200.2.11", "10.200.2.12", "10.200.2.13"];
-const BACKEND_PORT: u16 = 8080;
+/// Connect and read timeout of the client: the guest runs under TCG.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn guest() -> Vm {
@@ -35,206 +35,30 @@ fn guest() -> Vm {
         .programs(&["ip", "ipvsadm", "nft", "conntrack"])
 }
 
-/// Client 10.200.1.2 — node 10.200.1.1 / 10.200.2.1 — backends 10.200.2.11-13, each
-/// listener answering with its own address.
-struct Topology {
-    node: Netns,
-    client: Netns,
-    _backend: Netns,
+fn topology() -> Topology {
+    Topology::new().timeout(TIMEOUT)
 }
 
-impl Topology {
-    fn new() -> Self {
-        let node = Netns::new();
-        let client = Netns::new();
-        let backend = Netns::new();
-        let link = |a: &Netns, ifa: &str, b: &Netns, ifb: &str| {
-            node.exec_ok(
-                "ip",
-                &[
-                    "link",
-                    "add",
-                    ifa,
-                    "netns",
-                    a.name(),
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    ifb,
-                    "netns",
-                    b.name(),
-                ],
-            );
+/// A loaded dataplane in the node namespace with NodePorts on `node_ips`.
+fn dataplane_on(topo: &Topology, node_ips: &[&str]) -> IpvsDataplane {
+    topo.node.run(|| {
+        let config = IpvsConfig {
+            node_ips: node_ips.iter().map(|ip| ip.parse().unwrap()).collect(),
+            ..IpvsConfig::default()
         };
-        link(&client, "c0", &node, "n0");
-        link(&node, "n1", &backend, "b0");
-        client.exec_ok("ip", &["addr", "add", "10.200.1.2/24", "dev", "c0"]);
-        client.exec_ok("ip", &["link", "set", "c0", "up"]);
-        client.exec_ok("ip", &["route", "add", "default", "via", NODE_IP]);
-        node.exec_ok("ip", &["addr", "add", "10.200.1.1/24", "dev", "n0"]);
-        node.exec_ok("ip", &["addr", "add", "10.200.2.1/24", "dev", "n1"]);
-        node.exec_ok("ip", &["link", "set", "n0", "up"]);
-        node.exec_ok("ip", &["link", "set", "n1", "up"]);
-        for ip in BACKENDS {
-            backend.exec_ok("ip", &["addr", "add", &format!("{ip}/24"), "dev", "b0"]);
-        }
-        backend.exec_ok("ip", &["link", "set", "b0", "up"]);
-        backend.exec_ok("ip", &["route", "add", "default", "via", "10.200.2.1"]);
-        let sockets = backend.run(|| {
-            BACKENDS
-                .iter()
-                .map(|ip| {
-                    let addr: SocketAddr = format!("{ip}:{BACKEND_PORT}").parse().unwrap();
-                    (
-                        ip.to_string(),
-                        TcpListener::bind(addr).unwrap(),
-                        UdpSocket::bind(addr).unwrap(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        });
-        for (ip, tcp, udp) in sockets {
-            let name = ip.clone();
-            std::thread::spawn(move || serve_tcp(&name, tcp));
-            std::thread::spawn(move || serve_udp(&ip, udp));
-        }
-        Self {
-            node,
-            client,
-            _backend: backend,
-        }
-    }
-
-    fn dataplane(&self) -> IpvsDataplane {
-        self.node.run(|| {
-            let config = IpvsConfig {
-                node_ips: vec![NODE_IP.parse().unwrap()],
-                ..IpvsConfig::default()
-            };
-            let mut dp = IpvsDataplane::new(config).expect("IPVS dataplane");
-            dp.load().expect("load");
-            dp
-        })
-    }
-
-    fn sync(&self, dp: &mut IpvsDataplane, model: &ServiceModel) -> usize {
-        self.node.run(|| {
-            let report = dp.sync(model, &Changes::All).expect("sync");
-            assert!(report.failures.is_empty(), "{report:?}");
-            report.changes
-        })
-    }
-
-    fn ipvsadm(&self) -> String {
-        self.node.exec_ok("ipvsadm", &["-Ln"])
-    }
-
-    fn connect(&self, to: &str) -> std::io::Result<(BufReader<TcpStream>, String)> {
-        let addr: SocketAddr = to.parse().unwrap();
-        let stream = self
-            .client
-            .run(|| TcpStream::connect_timeout(&addr, TIMEOUT))?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        Ok((reader, line.trim().to_string()))
-    }
-
-    fn tcp_backends(&self, to: &str, n: usize) -> BTreeSet<String> {
-        (0..n)
-            .map(|_| self.connect(to).unwrap_or_else(|e| panic!("{to}: {e}")).1)
-            .collect()
-    }
-
-    fn udp_backends(&self, to: &str, n: usize) -> BTreeSet<String> {
-        let addr: SocketAddr = to.parse().unwrap();
-        (0..n)
-            .map(|_| {
-                let sock = self.client.run(|| UdpSocket::bind("0.0.0.0:0")).unwrap();
-                sock.set_read_timeout(Some(TIMEOUT)).unwrap();
-                sock.send_to(b"who\n", addr).unwrap();
-                let mut buf = [0u8; 64];
-                let (len, _) = sock
-                    .recv_from(&mut buf)
-                    .unwrap_or_else(|e| panic!("{to}: {e}"));
-                String::from_utf8_lossy(&buf[..len]).trim().to_string()
-            })
-            .collect()
-    }
+        let mut dp = IpvsDataplane::new(config).expect("IPVS dataplane");
+        dp.load().expect("load");
+        dp
+    })
 }
 
-fn serve_tcp(name: &str, listener: TcpListener) {
-    for stream in listener.incoming().flatten() {
-        let name = name.to_string();
-        std::thread::spawn(move || {
-            let mut writer = stream.try_clone().unwrap();
-            if writeln!(writer, "{name}").is_err() {
-                return;
-            }
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { return };
-                if writeln!(writer, "{name} {line}").is_err() {
-                    return;
-                }
-            }
-        });
-    }
+/// A loaded dataplane in the node namespace with NodePorts on [`NODE_IP`].
+fn dataplane(topo: &Topology) -> IpvsDataplane {
+    dataplane_on(topo, &[NODE_IP])
 }
 
-fn serve_udp(name: &str, sock: UdpSocket) {
-    let mut buf = [0u8; 64];
-    while let Ok((_, from)) = sock.recv_from(&mut buf) {
-        let _ = sock.send_to(format!("{name}\n").as_bytes(), from);
-    }
-}
-
-fn service(svc: &str, protocol: Protocol, cluster_ip: &str, backends: &[&str]) -> ServicePort {
-    let eps: Vec<Endpoint> = backends
-        .iter()
-        .map(|ip| Endpoint {
-            ip: ip.parse().unwrap(),
-            port: BACKEND_PORT,
-            ready: true,
-            serving: true,
-            terminating: false,
-            local: false,
-        })
-        .collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "default".into(),
-            name: svc.into(),
-            port: "p".into(),
-            protocol,
-        },
-        cluster_ips: vec![cluster_ip.parse().unwrap()],
-        port: 80,
-        protocol,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
-}
-
-fn model(ports: impl IntoIterator<Item = ServicePort>) -> ServiceModel {
-    let mut m = ServiceModel::default();
-    for p in ports {
-        m.ports.insert(p.name.clone(), p);
-    }
-    m
-}
-
-fn all_backends() -> BTreeSet<String> {
-    BACKENDS.iter().map(|s| s.to_string()).collect()
+fn ipvsadm(topo: &Topology) -> String {
+    topo.node.exec_ok("ipvsadm", &["-Ln"])
 }
 
 /// The `ipvsadm -Ln` line of real server `real` under virtual server `vs`, split in fields.
@@ -250,6 +74,52 @@ fn real_line(listing: &str, vs: &str, real: &str) -> Option<Vec<String>> {
     None
 }
 
+/// Asserts that `ipvsadm -Ln` lists every virtual server of `servers`, that every backend of
+/// `reals.1` is a masquerading real server of weight 1 under `reals.0` port 80, and that
+/// `reals.0` is local on the dummy interface; returns the listing.
+fn assert_programmed(topo: &Topology, servers: &[&str], reals: (&str, &[&str])) -> String {
+    let listing = ipvsadm(topo);
+    for vs in servers {
+        assert!(listing.contains(vs), "{vs} missing:\n{listing}");
+    }
+    let (vip, backends) = reals;
+    for ip in backends {
+        let line = real_line(&listing, &target(vip, 80), &target(ip, BACKEND_PORT))
+            .unwrap_or_else(|| panic!("{ip} missing:\n{listing}"));
+        assert_eq!(line[2..4], ["Masq", "1"], "{line:?}");
+    }
+    let family = if vip.contains(':') { "-6" } else { "-4" };
+    let vips = topo
+        .node
+        .exec_ok("ip", &[family, "route", "show", "table", "local"]);
+    assert!(
+        vips.contains(&format!("local {vip} dev skiff-ipvs0")),
+        "{vips}"
+    );
+    listing
+}
+
+/// `backend`, on this node, is the only endpoint of `cluster_ip` and connects to it: without
+/// masquerade the reply would stay inside its namespace and the connection would hang.
+fn reaches_itself_through_hairpin(cluster_ip: &str, backend: &str) {
+    let topo = topology();
+    let mut dp = dataplane(&topo);
+    let mut web = service("web", Protocol::Tcp, cluster_ip, &[backend]);
+    // The backend namespace stands for a pod on this node.
+    for ep in web
+        .cluster_endpoints
+        .iter_mut()
+        .chain(&mut web.external_endpoints)
+    {
+        ep.local = true;
+    }
+    assert!(topo.sync(&mut dp, &model([web])) > 0);
+    let (_, reached) = topo
+        .connect_from_backend(&target(cluster_ip, 80))
+        .expect("hairpin");
+    assert_eq!(reached, backend);
+}
+
 #[test]
 #[ignore = "needs the VM tier: boots Debian's kernel with ip_vs under qemu"]
 fn ipvs_programs_cluster_ips_node_ports_and_affinity_and_traffic_reaches_every_backend() {
@@ -257,40 +127,32 @@ fn ipvs_programs_cluster_ips_node_ports_and_affinity_and_traffic_reaches_every_b
         "ipvs_programs_cluster_ips_node_ports_and_affinity_and_traffic_reaches_every_backend",
         guest(),
         || {
-            let topo = Topology::new();
+            let topo = topology();
             let mut web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS);
             web.node_port = Some(30080);
             let dns = service("dns", Protocol::Udp, "10.43.0.53", &BACKENDS);
             let mut sticky = service("sticky", Protocol::Tcp, "10.43.0.20", &BACKENDS);
             sticky.affinity_timeout = Some(Duration::from_secs(600));
-            let mut dp = topo.dataplane();
+            let mut dp = dataplane(&topo);
             assert!(topo.sync(&mut dp, &model([web, dns, sticky])) > 0);
-            let listing = topo.ipvsadm();
-            for vs in [
-                "TCP  10.43.0.10:80 rr",
-                "TCP  10.200.1.1:30080 rr",
-                "UDP  10.43.0.53:80 rr",
-            ] {
-                assert!(listing.contains(vs), "{vs} missing:\n{listing}");
-            }
+            let listing = assert_programmed(
+                &topo,
+                &[
+                    "TCP  10.43.0.10:80 rr",
+                    "TCP  10.200.1.1:30080 rr",
+                    "UDP  10.43.0.53:80 rr",
+                ],
+                ("10.43.0.10", &BACKENDS),
+            );
             assert!(
                 listing.contains("TCP  10.43.0.20:80 rr persistent 600"),
                 "{listing}"
             );
-            for ip in BACKENDS {
-                let line = real_line(&listing, "10.43.0.10:80", &format!("{ip}:{BACKEND_PORT}"))
-                    .unwrap_or_else(|| panic!("{ip} missing:\n{listing}"));
-                assert_eq!(line[2..4], ["Masq", "1"], "{line:?}");
-            }
-            let vips = topo
-                .node
-                .exec_ok("ip", &["-4", "route", "show", "table", "local"]);
-            assert!(vips.contains("local 10.43.0.10 dev skiff-ipvs0"), "{vips}");
 
-            assert_eq!(topo.tcp_backends("10.43.0.10:80", 12), all_backends());
-            assert_eq!(
-                topo.tcp_backends(&format!("{NODE_IP}:30080"), 12),
-                all_backends()
+            topo.assert_tcp_reach(
+                &[target("10.43.0.10", 80), target(NODE_IP, 30080)],
+                12,
+                &all_backends(),
             );
             assert_eq!(topo.udp_backends("10.43.0.53:80", 12), all_backends());
             assert_eq!(topo.tcp_backends("10.43.0.20:80", 8).len(), 1);
@@ -305,8 +167,8 @@ fn removed_endpoint_gets_weight_zero_and_is_deleted_once_its_connection_is_gone(
         "removed_endpoint_gets_weight_zero_and_is_deleted_once_its_connection_is_gone",
         guest(),
         || {
-            let topo = Topology::new();
-            let mut dp = topo.dataplane();
+            let topo = topology();
+            let mut dp = dataplane(&topo);
             topo.sync(
                 &mut dp,
                 &model([service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS)]),
@@ -316,14 +178,14 @@ fn removed_endpoint_gets_weight_zero_and_is_deleted_once_its_connection_is_gone(
             let fewer = model([service("web", Protocol::Tcp, "10.43.0.10", &rest)]);
             topo.sync(&mut dp, &fewer);
             let real = format!("{backend}:{BACKEND_PORT}");
-            let line = real_line(&topo.ipvsadm(), "10.43.0.10:80", &real)
+            let line = real_line(&ipvsadm(&topo), "10.43.0.10:80", &real)
                 .expect("draining real server kept");
             assert_eq!(line[3], "0", "weight of the draining real server: {line:?}");
             // The draining backend still serves its established connection, and no new ones.
-            writeln!(conn.get_mut(), "draining").unwrap();
-            let mut echo = String::new();
-            conn.read_line(&mut echo).unwrap();
-            assert_eq!(echo.trim(), format!("{backend} draining"));
+            assert_eq!(
+                exchange(&mut conn, "draining").unwrap(),
+                format!("{backend} draining")
+            );
             let fresh = topo.tcp_backends("10.43.0.10:80", 8);
             assert!(!fresh.contains(&backend), "{fresh:?}");
 
@@ -339,19 +201,15 @@ fn removed_endpoint_gets_weight_zero_and_is_deleted_once_its_connection_is_gone(
             )
             .unwrap();
             drop(stream);
-            let deadline = Instant::now() + Duration::from_secs(90);
-            loop {
+            let deleted = eventually(Duration::from_secs(90), Duration::from_secs(2), || {
                 topo.node.run(|| dp.reap_drained().expect("reap"));
-                let listing = topo.ipvsadm();
-                if real_line(&listing, "10.43.0.10:80", &real).is_none() {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "drained real server never deleted:\n{listing}"
-                );
-                std::thread::sleep(Duration::from_secs(2));
-            }
+                real_line(&ipvsadm(&topo), "10.43.0.10:80", &real).is_none()
+            });
+            assert!(
+                deleted,
+                "drained real server never deleted:\n{}",
+                ipvsadm(&topo)
+            );
             assert_eq!(topo.sync(&mut dp, &fewer), 0);
         },
     );
@@ -364,31 +222,99 @@ fn restart_keeps_an_established_connection_and_sends_no_ipvs_writes() {
         "restart_keeps_an_established_connection_and_sends_no_ipvs_writes",
         guest(),
         || {
-            let topo = Topology::new();
+            let topo = topology();
             let mut web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS);
             web.node_port = Some(30080);
             web.affinity_timeout = Some(Duration::from_secs(600));
             let m = model([web, service("dns", Protocol::Udp, "10.43.0.53", &BACKENDS)]);
-            let mut dp = topo.dataplane();
+            let mut dp = dataplane(&topo);
             topo.sync(&mut dp, &m);
             let (mut conn, backend) = topo.connect("10.43.0.10:80").unwrap();
-            let before = topo.ipvsadm();
+            let before = ipvsadm(&topo);
             drop(dp);
 
-            let mut dp = topo.dataplane();
+            let mut dp = dataplane(&topo);
             let changes = topo.sync(&mut dp, &m);
             assert_eq!(dp.kernel().writes(), 0, "a restart wrote to IPVS");
             // Only the masquerade table is rewritten (atomically) once per start.
             assert!(changes <= 1, "{changes} changes after restart");
-            assert_eq!(topo.ipvsadm(), before);
-            writeln!(conn.get_mut(), "still there").unwrap();
-            let mut line = String::new();
-            conn.read_line(&mut line).unwrap();
-            assert_eq!(line.trim(), format!("{backend} still there"));
+            assert_eq!(ipvsadm(&topo), before);
+            assert_eq!(
+                exchange(&mut conn, "still there").unwrap(),
+                format!("{backend} still there")
+            );
             assert_eq!(
                 topo.tcp_backends("10.43.0.10:80", 4),
                 BTreeSet::from([backend])
             );
         },
+    );
+}
+
+#[test]
+#[ignore = "needs the VM tier: boots Debian's kernel with ip_vs under qemu"]
+fn ipvs_programs_ipv6_cluster_ips_and_node_ports_and_traffic_reaches_every_ipv6_backend() {
+    vm::run_test(
+        "ipvs_programs_ipv6_cluster_ips_and_node_ports_and_traffic_reaches_every_ipv6_backend",
+        guest(),
+        || {
+            let topo = topology();
+            let mut web = service("web", Protocol::Tcp, "fd00:43::10", &BACKENDS6);
+            web.node_port = Some(30080);
+            let mut dual = service(
+                "dual",
+                Protocol::Tcp,
+                "10.43.0.11",
+                &[BACKENDS, BACKENDS6].concat(),
+            );
+            dual.cluster_ips.push("fd00:43::11".parse().unwrap());
+            let dns = service("dns", Protocol::Udp, "fd00:43::53", &BACKENDS6);
+            let mut dp = dataplane_on(&topo, &[NODE_IP, NODE_IP6]);
+            assert!(topo.sync(&mut dp, &model([web, dual, dns])) > 0);
+            assert_programmed(
+                &topo,
+                &[
+                    "TCP  [fd00:43::10]:80 rr",
+                    "TCP  [fd00:200:1::1]:30080 rr",
+                    "TCP  [fd00:43::11]:80 rr",
+                    "TCP  10.43.0.11:80 rr",
+                    "UDP  [fd00:43::53]:80 rr",
+                ],
+                ("fd00:43::10", &BACKENDS6),
+            );
+
+            let v6 = names(&BACKENDS6);
+            topo.assert_tcp_reach(
+                &[
+                    target("fd00:43::10", 80),
+                    target(NODE_IP6, 30080),
+                    target("fd00:43::11", 80),
+                ],
+                12,
+                &v6,
+            );
+            topo.assert_tcp_reach(&[target("10.43.0.11", 80)], 12, &all_backends());
+            assert_eq!(topo.udp_backends("[fd00:43::53]:80", 12), v6);
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs the VM tier: boots Debian's kernel with ip_vs under qemu"]
+fn an_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
+    vm::run_test(
+        "an_endpoint_reaches_its_own_service_through_hairpin_masquerade",
+        guest(),
+        || reaches_itself_through_hairpin("10.43.0.10", BACKENDS[0]),
+    );
+}
+
+#[test]
+#[ignore = "needs the VM tier: boots Debian's kernel with ip_vs under qemu"]
+fn an_ipv6_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
+    vm::run_test(
+        "an_ipv6_endpoint_reaches_its_own_service_through_hairpin_masquerade",
+        guest(),
+        || reaches_itself_through_hairpin("fd00:43::10", BACKENDS6[0]),
     );
 }

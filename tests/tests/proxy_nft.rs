@@ -84,10 +84,10 @@ fn cluster_ip_and_node_port_reach_every_backend() {
     let mut web = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS);
     web.node_port = Some(30080);
     let _dp = start(&topo, &model([web]));
-    assert_eq!(topo.tcp_backends("10.43.0.10:80", 60), all_backends());
-    assert_eq!(
-        topo.tcp_backends(&format!("{NODE_IP}:30080"), 60),
-        all_backends()
+    topo.assert_tcp_reach(
+        &[target("10.43.0.10", 80), target(NODE_IP, 30080)],
+        60,
+        &all_backends(),
     );
 }
 
@@ -125,9 +125,11 @@ fn removing_an_endpoint_drains_it_from_new_connections() {
     let mut fewer = service("web", Protocol::Tcp, "10.43.0.10", &BACKENDS[..2]);
     fewer.node_port = Some(30080);
     assert!(topo.sync(&mut dp, &model([fewer])) > 0);
-    let expected = names(&BACKENDS[..2]);
-    assert_eq!(topo.tcp_backends("10.43.0.10:80", 60), expected);
-    assert_eq!(topo.tcp_backends(&format!("{NODE_IP}:30080"), 60), expected);
+    topo.assert_tcp_reach(
+        &[target("10.43.0.10", 80), target(NODE_IP, 30080)],
+        60,
+        &names(&BACKENDS[..2]),
+    );
 }
 
 #[test]
@@ -198,13 +200,15 @@ fn dual_stack_cluster_ip_and_node_port_reach_every_backend_of_each_family() {
     web.cluster_ips.push("fd00:43::10".parse().unwrap());
     web.node_port = Some(30080);
     let _dp = start(&topo, &model([web]));
-    let v6 = names(&BACKENDS6);
-    assert_eq!(topo.tcp_backends("[fd00:43::10]:80", 60), v6);
-    assert_eq!(topo.tcp_backends(&format!("[{NODE_IP6}]:30080"), 60), v6);
-    assert_eq!(topo.tcp_backends("10.43.0.10:80", 60), all_backends());
-    assert_eq!(
-        topo.tcp_backends(&format!("{NODE_IP}:30080"), 60),
-        all_backends()
+    topo.assert_tcp_reach(
+        &[target("fd00:43::10", 80), target(NODE_IP6, 30080)],
+        60,
+        &names(&BACKENDS6),
+    );
+    topo.assert_tcp_reach(
+        &[target("10.43.0.10", 80), target(NODE_IP, 30080)],
+        60,
+        &all_backends(),
     );
 }
 
