@@ -365,6 +365,7 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
     }
 
     fn load(&mut self) -> Result<(), DataplaneError> {
+        self.compare_all = true;
         for f in Family::ALL {
             let Some(found) = self
                 .read_table(f)
@@ -384,7 +385,6 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
             self.tables.remove(&f);
             self.apply_base(f, found)?;
         }
-        self.compare_all = true;
         Ok(())
     }
 
@@ -415,6 +415,9 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         if report.changes > TRIM_AFTER_CHANGES {
             if let Err(e) = self.kernel.reset() {
                 tracing::warn!(error = %e, "cannot renew the libnftables context");
+            }
+            for t in self.tables.values_mut() {
+                t.compact();
             }
             // libnftables' parse trees of a large transaction leave the heap fragmented; give
             // the pages back so a node's proxy stays small after its first full load.

@@ -25,9 +25,11 @@
 //! anonymous map scans the whole transaction, any deletion makes libnftables read every chain,
 //! and libnftables keeps the parsed objects of its last transactions. So ports are elements,
 //! not chains; additions use only creating forms; a sync computes only the ports whose
-//! fingerprint changed; a large sync goes in transactions of at most
-//! [`NftConfig::max_transaction_lines`] between whole ports, on a thread of their own (another
-//! heap arena), with a fresh libnftables context afterwards. With a ruleset read, libnftables
+//! fingerprint changed, and told which ports changed
+//! ([`Changes::Ports`](crate::dataplane::Changes::Ports)) it looks only at those and at the ports
+//! that failed before, keeping counts instead of summing them; a large sync goes in
+//! transactions of at most [`NftConfig::max_transaction_lines`] between whole ports, on a
+//! thread of their own (another heap arena), with a fresh libnftables context afterwards. With a ruleset read, libnftables
 //! 1.0.6 refuses new rules naming the `typeof` endpoint maps, so shared chains are created in
 //! transactions without deletions.
 

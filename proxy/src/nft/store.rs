@@ -178,6 +178,12 @@ impl Programmed {
             .insert(name.clone(), Stored::new(fingerprint, inventory));
     }
 
+    /// Rebuilds the index of ports with full nodes: a map filled in name order, as a full load
+    /// does, keeps its nodes about half full.
+    pub fn compact(&mut self) {
+        self.ports = std::mem::take(&mut self.ports).into_iter().collect();
+    }
+
     /// Records that `name` holds nothing.
     pub fn forget(&mut self, name: &ServicePortName) {
         let Some(old) = self.ports.remove(name) else {
