@@ -166,7 +166,7 @@ async fn health_check_ports_are_updated_only_when_a_health_checked_port_changes(
 #[tokio::test]
 async fn the_loop_rebuilds_everything_every_sync_period() {
     let options = SyncOptions {
-        sync_period: Duration::from_millis(300),
+        sync_period: Duration::from_secs(1),
         ..fast()
     };
     let (f, sync) = fixture(options);
