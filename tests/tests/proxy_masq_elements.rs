@@ -126,6 +126,22 @@ fn element_batches_add_and_delete_set_elements_as_nft_reads_them() {
 
 #[test]
 #[ignore = "needs root: network namespaces and nftables"]
+fn the_table_lookup_tells_a_fresh_namespace_from_one_holding_the_table() {
+    preconditions();
+    let fresh = Netns::new();
+    assert!(!fresh.run(|| ElementSocket::open()
+        .unwrap()
+        .table_exists(MASQ_TABLE)
+        .unwrap()));
+    let ns = with_table();
+    assert!(ns.run(|| ElementSocket::open()
+        .unwrap()
+        .table_exists(MASQ_TABLE)
+        .unwrap()));
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and nftables"]
 fn a_refused_element_batch_changes_nothing() {
     preconditions();
     let ns = with_table();

@@ -402,9 +402,19 @@ fn decode(detail: String) -> IpvsError {
 
 /// Asks for a large receive buffer, beyond `rmem_max` when privileged.
 pub(super) fn force_rcvbuf(socket: &Socket) {
-    let size = SOCKET_RCVBUF;
+    force_buffer(socket, libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, SOCKET_RCVBUF);
+}
+
+/// Sets a socket buffer to `size` with the privileged option `forced` (beyond the sysctl
+/// maximum), else with `plain` (capped by it); left as it is when both fail.
+pub(super) fn force_buffer(
+    socket: &Socket,
+    forced: libc::c_int,
+    plain: libc::c_int,
+    size: libc::c_int,
+) {
     let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+    for opt in [forced, plain] {
         // SAFETY: a valid socket fd and a c_int option value of the stated length.
         let rc = unsafe {
             libc::setsockopt(

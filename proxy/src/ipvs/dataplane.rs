@@ -10,7 +10,7 @@ use super::aggregate::{Aggregate, Update};
 use super::client::{IpvsError, IpvsSocket};
 use super::host::{apply_sysctls, Conntrack, ConntrackTool};
 use super::kernel::{dest_dump_key, IpvsKernel};
-use super::masq::{delta, full_script, MasqPolicy};
+use super::masq::{delta, full_script, MasqPolicy, MasqSets};
 use super::state::{
     diff, draining, record, DesiredService, DesiredServices, IpvsOp, Programmed, ProgrammedService,
     VirtualKey,
@@ -60,6 +60,8 @@ pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = MasqWriter, C = Conn
     bound: BTreeSet<IpAddr>,
     /// Whether the masquerade table was written whole since start.
     masq_written: bool,
+    /// Whether the masquerade table may hold anything (it existed at load or was written).
+    masq_exists: bool,
     /// Whether the first sync after load (which reconciles everything) is done.
     reconciled: bool,
     aggregate: Aggregate,
@@ -103,6 +105,7 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             programmed: Programmed::new(),
             bound: BTreeSet::new(),
             masq_written: false,
+            masq_exists: true,
             reconciled: false,
             aggregate: Aggregate::default(),
             draining: DesiredServices::new(),
@@ -381,9 +384,22 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             cluster_cidrs: self.config.cluster_cidrs.clone(),
             masquerade_all: self.config.masquerade_all,
         };
-        self.nft
-            .apply_script(&full_script(&policy, &self.aggregate.masq))
-            .map_err(failed("writing the masquerade table"))?;
+        if self.masq_exists {
+            // Redefined and refilled in one transaction: no moment without masquerade.
+            self.nft
+                .apply_script(&full_script(&policy, &self.aggregate.masq))
+                .map_err(failed("writing the masquerade table"))?;
+        } else {
+            // A new table: its chains and empty sets, then every element in one batch, which
+            // the kernel takes far faster than libnftables parses it.
+            self.nft
+                .apply_script(&full_script(&policy, &MasqSets::default()))
+                .map_err(failed("creating the masquerade table"))?;
+            self.masq_exists = true;
+            self.nft
+                .change_elements(&delta(&MasqSets::default(), &self.aggregate.masq))
+                .map_err(failed("filling the masquerade sets"))?;
+        }
         self.masq_written = true;
         Ok(true)
     }
@@ -436,6 +452,10 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> Dataplane
             vips = self.bound.len(),
             "read IPVS state"
         );
+        self.masq_exists = self
+            .nft
+            .table_exists()
+            .map_err(failed("looking up the masquerade table"))?;
         self.loaded = true;
         self.reconciled = false;
         self.masq_written = false;

@@ -26,6 +26,10 @@ const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
 const NLM_F_CREATE: u16 = 0x400;
 const NLMSG_ERROR: u16 = 2;
+/// The send buffer asked for: a batch of every element of 10k services is about 0.5 MiB.
+const SOCKET_SNDBUF: libc::c_int = 16 * 1024 * 1024;
+const NFT_MSG_GETTABLE: u16 = 1;
+const NFTA_TABLE_NAME: u16 = 1;
 /// Elements per message, so one message stays far below the kernel's limits.
 const ELEMENTS_PER_MESSAGE: usize = 1024;
 
@@ -237,11 +241,51 @@ impl ElementSocket {
         let mut socket = Socket::new(NETLINK_NETFILTER)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
+        // A batch is one datagram: a full table's elements need more than `wmem_max`.
+        super::client::force_buffer(
+            &socket,
+            libc::SO_SNDBUFFORCE,
+            libc::SO_SNDBUF,
+            SOCKET_SNDBUF,
+        );
         Ok(Self {
             socket,
             seq: 0,
             recv_buf: vec![0; 64 * 1024],
         })
+    }
+
+    /// Whether table `ip <table>` exists.
+    pub fn table_exists(&mut self, table: &str) -> Result<bool, ElementsError> {
+        let io = |operation| move |source| ElementsError::Io { operation, source };
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut bytes = Vec::new();
+        message(
+            &mut bytes,
+            NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            NFPROTO_IPV4,
+            0,
+            |out| attr(out, NFTA_TABLE_NAME, &cstring(table)),
+        );
+        self.socket.send(&bytes, 0).map_err(io("sending"))?;
+        loop {
+            let n = self
+                .socket
+                .recv(&mut &mut self.recv_buf[..], 0)
+                .map_err(io("receiving"))?;
+            for (kind, reply_seq, errno) in headers(&self.recv_buf[..n]) {
+                if kind == NLMSG_ERROR && reply_seq == seq {
+                    return match errno {
+                        0 => Ok(true),
+                        e if e == -libc::ENOENT => Ok(false),
+                        e => Err(ElementsError::Refused(io::Error::from_raw_os_error(-e))),
+                    };
+                }
+            }
+        }
     }
 
     /// Applies `changes` to sets of `ip <table>` in one transaction: all or nothing.
@@ -262,16 +306,7 @@ impl ElementSocket {
                 .socket
                 .recv(&mut &mut self.recv_buf[..], 0)
                 .map_err(io("receiving"))?;
-            let mut at = 0;
-            while at + 20 <= n {
-                let buf = &self.recv_buf[at..n];
-                let len = u32::from_ne_bytes(buf[0..4].try_into().unwrap_or_default()) as usize;
-                let kind = u16::from_ne_bytes([buf[4], buf[5]]);
-                let seq = u32::from_ne_bytes(buf[8..12].try_into().unwrap_or_default());
-                if len < 16 || len > buf.len() {
-                    break;
-                }
-                let errno = i32::from_ne_bytes(buf[16..20].try_into().unwrap_or_default());
+            for (kind, seq, errno) in headers(&self.recv_buf[..n]) {
                 if kind == NLMSG_ERROR && (seq == begin || seq == end) && errno != 0 {
                     // The batch itself was refused: no other answer follows.
                     return Err(ElementsError::Refused(io::Error::from_raw_os_error(-errno)));
@@ -282,7 +317,6 @@ impl ElementSocket {
                         refused = Some(io::Error::from_raw_os_error(-errno));
                     }
                 }
-                at += len.next_multiple_of(4);
             }
         }
         match refused {
@@ -290,4 +324,28 @@ impl ElementSocket {
             None => Ok(()),
         }
     }
+}
+
+/// The (type, sequence number, errno of an error message) of each message in a datagram.
+fn headers(buf: &[u8]) -> Vec<(u16, u32, i32)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 16 <= buf.len() {
+        let b = &buf[at..];
+        let word = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        let len = u32::from_ne_bytes(word(0)) as usize;
+        if len < 16 || len > b.len() {
+            break;
+        }
+        let kind = u16::from_ne_bytes([b[4], b[5]]);
+        let seq = u32::from_ne_bytes(word(8));
+        let errno = if kind == NLMSG_ERROR && len >= 20 {
+            i32::from_ne_bytes(word(16))
+        } else {
+            0
+        };
+        out.push((kind, seq, errno));
+        at += len.next_multiple_of(4);
+    }
+    out
 }

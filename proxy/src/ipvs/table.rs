@@ -26,6 +26,8 @@ pub trait MasqKernel: Send {
     fn apply_script(&mut self, script: &str) -> Result<(), MasqTableError>;
     /// Applies element changes to the table's sets as one transaction.
     fn change_elements(&mut self, changes: &[SetChange]) -> Result<(), MasqTableError>;
+    /// Whether the table exists.
+    fn table_exists(&mut self) -> Result<bool, MasqTableError>;
 }
 
 /// libnftables for the table, an nfnetlink socket for its elements.
@@ -57,10 +59,14 @@ impl MasqKernel for MasqWriter {
     fn change_elements(&mut self, changes: &[SetChange]) -> Result<(), MasqTableError> {
         Ok(self.elements.apply(MASQ_TABLE, changes)?)
     }
+
+    fn table_exists(&mut self) -> Result<bool, MasqTableError> {
+        Ok(self.elements.table_exists(MASQ_TABLE)?)
+    }
 }
 
 /// The recording fake: element changes are logged (and refused) as the equivalent nftables
-/// commands.
+/// commands; the table exists once a script was applied.
 impl MasqKernel for FakeNft {
     fn apply_script(&mut self, script: &str) -> Result<(), MasqTableError> {
         Ok(NftKernel::apply(self, script)?)
@@ -71,5 +77,10 @@ impl MasqKernel for FakeNft {
         NftKernel::apply(self, &script).map_err(|e| {
             MasqTableError::Elements(ElementsError::Refused(io::Error::other(e.to_string())))
         })
+    }
+
+    fn table_exists(&mut self) -> Result<bool, MasqTableError> {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(!log.applied.is_empty())
     }
 }

@@ -177,3 +177,30 @@ fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_ent
         vec![(ip("10.96.0.53"), 80, ip("10.2.0.3"), 8080)]
     );
 }
+
+#[test]
+fn a_new_masquerade_table_is_created_empty_then_filled_by_one_element_batch() {
+    let (ipvs, link, nft) = (
+        FakeIpvs::default(),
+        FakeVipLink::default(),
+        FakeNft::default(),
+    );
+    let mut plane = fake_plane(&ipvs, &link, &nft);
+    plane.load().unwrap();
+    plane
+        .sync(
+            &model(vec![service("web", "10.96.0.10", &["10.2.0.2"])]),
+            &Changes::All,
+        )
+        .unwrap();
+    let applied = nft.log.lock().unwrap().applied.clone();
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    assert!(applied[0].starts_with("add table ip skiff-ipvs\n"));
+    assert!(!applied[0].contains("add element"));
+    // The test's endpoints are on this node: hairpin elements too.
+    assert_eq!(
+        applied[1],
+        "add element ip skiff-ipvs cluster-vips { 10.96.0.10 . tcp . 80 }\n\
+         add element ip skiff-ipvs hairpin { 10.2.0.2 . 10.2.0.2 }\n"
+    );
+}
