@@ -10,11 +10,12 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use skiff_tests::apiserver::{free_port, ApiServer, Kubectl};
 use skiff_tests::cni::{connect, listen, workspace_bin};
 use skiff_tests::guard::{require, Need};
+use skiff_tests::traffic::{eventually, serve_tcp, Client};
 use skiff_tests::Netns;
 
 const CLUSTER_IP: &str = "10.43.0.50";
@@ -91,22 +92,9 @@ fn relay(inside: TcpListener, target: SocketAddr) {
     });
 }
 
-/// Accepts connections on the backend and greets each one.
-fn serve_backend(listener: TcpListener) {
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let _ = conn.write_all(GREETING.as_bytes());
-        }
-    });
-}
-
 /// Connects from `ns` to `addr` and reads the greeting, if any.
-fn greeting(ns: &Netns, addr: SocketAddr) -> Option<String> {
-    let mut stream = connect(ns, addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    Some(text)
+fn greeting(ns: &Netns, addr: &str) -> Option<String> {
+    Client::new(ns).connect(addr).ok().map(|(_, line)| line)
 }
 
 /// One GET from inside `ns`; (status, body).
@@ -126,20 +114,20 @@ fn http_get(ns: &Netns, addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 
 /// Polls `check` until it holds; panics with the proxy's log on timeout or when it exits.
 fn wait_for(what: &str, proxy: &mut Proxy, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
+    let happened = eventually(timeout, Duration::from_millis(200), || {
         if let Ok(Some(status)) = proxy.child.try_wait() {
             panic!(
                 "skiff-proxy exited ({status}) before {what}:\n{}",
                 proxy.log()
             );
         }
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{what} did not happen; proxy log:\n{}", proxy.log());
+        check()
+    });
+    assert!(
+        happened,
+        "{what} did not happen; proxy log:\n{}",
+        proxy.log()
+    );
 }
 
 #[test]
@@ -194,7 +182,10 @@ fn service_and_endpointslice_from_kubectl_carry_traffic_through_the_proxy() {
         &["addr", "add", &format!("{BACKEND}/24"), "dev", "vp0"],
     );
     pod.exec_ok("ip", &["link", "set", "vp0", "up"]);
-    serve_backend(listen(&pod, format!("{BACKEND}:8080").parse().unwrap()));
+    serve_tcp(
+        GREETING,
+        listen(&pod, format!("{BACKEND}:8080").parse().unwrap()),
+    );
 
     // The API server's loopback port, reachable from inside `node`.
     let api_port: u16 = server.url().rsplit(':').next().unwrap().parse().unwrap();
@@ -245,12 +236,12 @@ fn service_and_endpointslice_from_kubectl_carry_traffic_through_the_proxy() {
 
     kubectl.ok_stdin(&["create", "-f", "-"], SERVICE);
     kubectl.ok_stdin(&["create", "-f", "-"], SLICE);
-    let service: SocketAddr = format!("{CLUSTER_IP}:80").parse().unwrap();
+    let service = format!("{CLUSTER_IP}:80");
     wait_for(
         "traffic to the ClusterIP reaching the backend",
         &mut proxy,
         Duration::from_secs(30),
-        || greeting(&node, service).as_deref() == Some(GREETING),
+        || greeting(&node, &service).as_deref() == Some(GREETING),
     );
 
     let (code, text) = http_get(&node, metrics, "/metrics").expect("metrics answer");
@@ -270,6 +261,6 @@ fn service_and_endpointslice_from_kubectl_carry_traffic_through_the_proxy() {
         "the ClusterIP losing its endpoint",
         &mut proxy,
         Duration::from_secs(30),
-        || greeting(&node, service).as_deref() != Some(GREETING),
+        || greeting(&node, &service).as_deref() != Some(GREETING),
     );
 }
