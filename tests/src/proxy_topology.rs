@@ -236,6 +236,13 @@ pub fn service(svc: &str, protocol: Protocol, cluster_ip: &str, backends: &[&str
     }
 }
 
+/// A dual-stack service port: cluster IPs `ipv4` and `ipv6`, every backend of both families.
+pub fn dual_stack_service(svc: &str, protocol: Protocol, ipv4: &str, ipv6: &str) -> ServicePort {
+    let mut port = service(svc, protocol, ipv4, &[BACKENDS, BACKENDS6].concat());
+    port.cluster_ips.push(ipv6.parse().unwrap());
+    port
+}
+
 /// A model of `ports`.
 pub fn model(ports: impl IntoIterator<Item = ServicePort>) -> ServiceModel {
     let mut m = ServiceModel::default();

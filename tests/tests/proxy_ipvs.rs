@@ -10,8 +10,8 @@ use skiff_proxy::dataplane::Dataplane;
 use skiff_proxy::ipvs::{IpvsConfig, IpvsDataplane};
 use skiff_proxy::model::Protocol;
 use skiff_tests::proxy_topology::{
-    all_backends, model, names, service, target, Topology, BACKENDS, BACKENDS6, BACKEND_PORT,
-    NODE_IP, NODE_IP6,
+    all_backends, dual_stack_service, model, names, service, target, Topology, BACKENDS, BACKENDS6,
+    BACKEND_PORT, NODE_IP, NODE_IP6,
 };
 use skiff_tests::traffic::{eventually, exchange};
 use skiff_tests::vm::{self, Vm};
@@ -261,13 +261,7 @@ fn ipvs_programs_ipv6_cluster_ips_and_node_ports_and_traffic_reaches_every_ipv6_
             let topo = topology();
             let mut web = service("web", Protocol::Tcp, "fd00:43::10", &BACKENDS6);
             web.node_port = Some(30080);
-            let mut dual = service(
-                "dual",
-                Protocol::Tcp,
-                "10.43.0.11",
-                &[BACKENDS, BACKENDS6].concat(),
-            );
-            dual.cluster_ips.push("fd00:43::11".parse().unwrap());
+            let dual = dual_stack_service("dual", Protocol::Tcp, "10.43.0.11", "fd00:43::11");
             let dns = service("dns", Protocol::Udp, "fd00:43::53", &BACKENDS6);
             let mut dp = dataplane_on(&topo, &[NODE_IP, NODE_IP6]);
             assert!(topo.sync(&mut dp, &model([web, dual, dns])) > 0);

@@ -12,7 +12,8 @@ use skiff_proxy::model::{Protocol, ServiceModel};
 use skiff_proxy::nft::{NftConfig, NftDataplane};
 use skiff_tests::guard::{require, Need};
 use skiff_tests::proxy_topology::{
-    all_backends, model, names, service, target, Topology, BACKENDS, BACKENDS6, NODE_IP, NODE_IP6,
+    all_backends, dual_stack_service, model, names, service, target, Topology, BACKENDS, BACKENDS6,
+    NODE_IP, NODE_IP6,
 };
 use skiff_tests::traffic::exchange;
 
@@ -191,13 +192,7 @@ fn an_endpoint_reaches_its_own_service_through_hairpin_masquerade() {
 fn dual_stack_cluster_ip_and_node_port_reach_every_backend_of_each_family() {
     preconditions();
     let topo = topology();
-    let mut web = service(
-        "web",
-        Protocol::Tcp,
-        "10.43.0.10",
-        &[BACKENDS, BACKENDS6].concat(),
-    );
-    web.cluster_ips.push("fd00:43::10".parse().unwrap());
+    let mut web = dual_stack_service("web", Protocol::Tcp, "10.43.0.10", "fd00:43::10");
     web.node_port = Some(30080);
     let _dp = start(&topo, &model([web]));
     topo.assert_tcp_reach(
