@@ -29,6 +29,7 @@ const CHAIN: char = 'c';
 const SET: char = 's';
 const ELEMENT: char = 'e';
 const SLOTS: char = 'g';
+const SLOTS_ONE_PORT: char = 'p';
 
 impl Stored {
     /// The record of `inventory`, computed from a port of `fingerprint`.
@@ -40,7 +41,8 @@ impl Stored {
         for set in &inventory.sets {
             let _ = writeln!(s, "{SET}\t{set}");
         }
-        // The slots of one endpoint map key go on one line: `g <map> <key> <slot 0> <slot 1>..`.
+        // The slots of one endpoint map key go on one line: `g <map> <key> <slot 0> <slot 1>..`,
+        // or when every endpoint has the same port `p <map> <key> <port> <addr 0> <addr 1>..`.
         let mut slots: BTreeMap<(usize, &str), Vec<(usize, &str)>> = BTreeMap::new();
         for ((map, key), value) in &inventory.elements {
             let index = MapName::ALL.iter().position(|m| m == map).unwrap_or(0);
@@ -61,7 +63,15 @@ impl Stored {
         }
         for ((index, prefix), mut values) in slots {
             values.sort_unstable();
-            if values.iter().enumerate().all(|(i, (slot, _))| i == *slot) {
+            let consecutive = values.iter().enumerate().all(|(i, (slot, _))| i == *slot);
+            if let (true, Some(port)) = (consecutive, one_port(&values)) {
+                let _ = write!(s, "{SLOTS_ONE_PORT}\t{index}\t{prefix}\t{port}");
+                for (_, value) in values {
+                    let addr = value.rsplit_once(" . ").map_or(value, |(addr, _)| addr);
+                    let _ = write!(s, "\t{addr}");
+                }
+                s.push('\n');
+            } else if consecutive {
                 let _ = write!(s, "{SLOTS}\t{index}\t{prefix}");
                 for (_, value) in values {
                     let _ = write!(s, "\t{value}");
@@ -104,6 +114,22 @@ impl Stored {
                         }
                     }
                 }
+                (Some("p"), Some(index)) => {
+                    let map = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| MapName::ALL.get(i).copied());
+                    if let (Some(map), Some(prefix), Some(port)) =
+                        (map, fields.next(), fields.next())
+                    {
+                        for (slot, addr) in fields.enumerate() {
+                            inv.elements.insert(
+                                (map, format!("{prefix} . {slot}")),
+                                format!("{addr} . {port}"),
+                            );
+                        }
+                    }
+                }
                 (Some("e"), Some(index)) => {
                     let map = index
                         .parse::<usize>()
@@ -125,6 +151,19 @@ impl Stored {
     pub fn objects(&self) -> usize {
         self.objects as usize
     }
+}
+
+/// The target port every value (`addr . port`) of `values` has, if they have one.
+fn one_port<'a>(values: &[(usize, &'a str)]) -> Option<&'a str> {
+    let mut port = None;
+    for (_, value) in values {
+        let (_, p) = value.rsplit_once(" . ")?;
+        if port.is_some_and(|q| q != p) {
+            return None;
+        }
+        port = Some(p);
+    }
+    port
 }
 
 /// What one table holds: objects of known service ports, objects read from the kernel at
@@ -360,6 +399,15 @@ mod tests {
             (MapName::Endpoints, "10.43.0.1 . tcp . 80 . 1".into()),
             "10.42.0.2 . 8080".into(),
         );
+        // Slots of different target ports keep their values whole.
+        inv.elements.insert(
+            (MapName::Endpoints, "10.43.0.2 . tcp . 80 . 0".into()),
+            "10.42.0.1 . 8080".into(),
+        );
+        inv.elements.insert(
+            (MapName::Endpoints, "10.43.0.2 . tcp . 80 . 1".into()),
+            "10.42.0.2 . 9090".into(),
+        );
         // Slots with a gap stay one line each.
         inv.elements.insert(
             (MapName::NodeportEndpoints, "tcp . 30080 . 1".into()),
@@ -367,7 +415,9 @@ mod tests {
         );
         let stored = Stored::new(7, &inv);
         assert_eq!(stored.inventory(), inv);
-        assert_eq!(stored.objects(), 6);
+        assert_eq!(stored.objects(), 8);
+        assert!(stored.packed.contains("p\t"), "{}", stored.packed);
+        assert!(stored.packed.contains("g\t"), "{}", stored.packed);
         assert_eq!(stored.fingerprint, 7);
     }
 }
