@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use skiff_proxy::ipvs::{
-    full_script, Element, ElementSocket, ElementsError, MasqPolicy, MasqSets, SetChange,
+    full_script, Element, ElementSocket, ElementsError, IpFamily, MasqPolicy, MasqSets, SetChange,
     VirtualKey, MASQ_TABLE,
 };
 use skiff_proxy::model::Protocol;
@@ -48,9 +48,18 @@ fn with_table() -> Netns {
     ns
 }
 
-/// The elements of `set` as nft prints them, one per entry.
+/// The elements of `set` of the `ip` table as nft prints them, one per entry.
 fn elements(ns: &Netns, set: &str) -> BTreeSet<String> {
-    let out = ns.exec_ok("nft", &["-j", "list", "set", "ip", MASQ_TABLE, set]);
+    family_elements(ns, "ip", set)
+}
+
+/// The elements of `set` of the `ip6` table.
+fn elements6(ns: &Netns, set: &str) -> BTreeSet<String> {
+    family_elements(ns, "ip6", set)
+}
+
+fn family_elements(ns: &Netns, family: &str, set: &str) -> BTreeSet<String> {
+    let out = ns.exec_ok("nft", &["-j", "list", "set", family, MASQ_TABLE, set]);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let mut found = BTreeSet::new();
     for item in json["nftables"].as_array().unwrap() {
@@ -78,11 +87,13 @@ fn element_batches_add_and_delete_set_elements_as_nft_reads_them() {
     let ns = with_table();
     let changes = [
         SetChange {
+            family: IpFamily::V4,
             set: "hairpin",
             add: false,
             elements: vec![Element::Hairpin(ip("10.2.0.2"))],
         },
         SetChange {
+            family: IpFamily::V4,
             set: "cluster-vips",
             add: true,
             elements: vec![
@@ -91,14 +102,28 @@ fn element_batches_add_and_delete_set_elements_as_nft_reads_them() {
             ],
         },
         SetChange {
+            family: IpFamily::V4,
             set: "external-vips",
             add: true,
             elements: vec![Element::Vip(vip("192.168.5.1", Protocol::Tcp, 30080))],
         },
         SetChange {
+            family: IpFamily::V4,
             set: "hairpin",
             add: true,
             elements: vec![Element::Hairpin(ip("10.2.0.7"))],
+        },
+        SetChange {
+            family: IpFamily::V6,
+            set: "cluster-vips",
+            add: true,
+            elements: vec![Element::Vip(vip("fd00:43::10", Protocol::Tcp, 443))],
+        },
+        SetChange {
+            family: IpFamily::V6,
+            set: "hairpin",
+            add: true,
+            elements: vec![Element::Hairpin(ip("fd00:2::5"))],
         },
     ];
     ns.run(|| {
@@ -122,6 +147,14 @@ fn element_batches_add_and_delete_set_elements_as_nft_reads_them() {
         strings(&["192.168.5.1 . tcp . 30080"])
     );
     assert_eq!(elements(&ns, "hairpin"), strings(&["10.2.0.7 . 10.2.0.7"]));
+    assert_eq!(
+        elements6(&ns, "cluster-vips"),
+        strings(&["fd00:43::10 . tcp . 443"])
+    );
+    assert_eq!(
+        elements6(&ns, "hairpin"),
+        strings(&["fd00:2::5 . fd00:2::5"])
+    );
 }
 
 #[test]
@@ -147,12 +180,14 @@ fn a_refused_element_batch_changes_nothing() {
     let ns = with_table();
     let changes = [
         SetChange {
+            family: IpFamily::V4,
             set: "cluster-vips",
             add: true,
             elements: vec![Element::Vip(vip("10.96.0.20", Protocol::Tcp, 443))],
         },
         // Not in the set: the kernel refuses the delete, and so the whole transaction.
         SetChange {
+            family: IpFamily::V4,
             set: "hairpin",
             add: false,
             elements: vec![Element::Hairpin(ip("10.2.0.99"))],

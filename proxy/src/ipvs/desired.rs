@@ -22,7 +22,7 @@ pub struct PortDesired {
     /// Node-port, external and load-balancer virtual servers with
     /// `externalTrafficPolicy: Cluster` (always masqueraded).
     pub external_vips: Vec<VirtualKey>,
-    /// IPv4 addresses of endpoints on this node, for hairpin masquerade.
+    /// Addresses of endpoints on this node (of the virtual servers' families), for hairpin masquerade.
     pub endpoint_ips: BTreeSet<IpAddr>,
 }
 
@@ -75,7 +75,7 @@ pub fn port_desired(
         out.endpoint_ips.extend(
             endpoints
                 .iter()
-                .filter(|e| e.local && e.ip.is_ipv4())
+                .filter(|e| e.local && e.ip.is_ipv4() == k.addr.is_ipv4())
                 .map(|e| e.ip),
         );
         out.services.push((k, DesiredService { spec, reals }));
@@ -97,7 +97,12 @@ pub fn port_desired(
         }
     }
     if let Some(node_port) = port.node_port {
-        for ip in node_ips {
+        // Node ports answer in the service's own families only.
+        let families: Vec<bool> = port.cluster_ips.iter().map(IpAddr::is_ipv4).collect();
+        for ip in node_ips
+            .iter()
+            .filter(|ip| families.contains(&ip.is_ipv4()))
+        {
             let k = key(port, *ip, node_port);
             add(&mut out, k, &port.external_endpoints);
             if !port.external_local {

@@ -21,6 +21,7 @@ const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_DATA_VALUE: u16 = 1;
 const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
 const NLA_F_NESTED: u16 = 0x8000;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
@@ -33,6 +34,41 @@ const NFTA_TABLE_NAME: u16 = 1;
 /// Elements per message, so one message stays far below the kernel's limits.
 const ELEMENTS_PER_MESSAGE: usize = 1024;
 
+/// The address family of a masquerade table: `ip` or `ip6`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IpFamily {
+    /// Table `ip skiff-ipvs`.
+    V4,
+    /// Table `ip6 skiff-ipvs`.
+    V6,
+}
+
+impl IpFamily {
+    /// The family of `ip`.
+    pub fn of(ip: &IpAddr) -> Self {
+        if ip.is_ipv4() {
+            IpFamily::V4
+        } else {
+            IpFamily::V6
+        }
+    }
+
+    /// The nftables keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            IpFamily::V4 => "ip",
+            IpFamily::V6 => "ip6",
+        }
+    }
+
+    fn nfproto(self) -> u8 {
+        match self {
+            IpFamily::V4 => NFPROTO_IPV4,
+            IpFamily::V6 => NFPROTO_IPV6,
+        }
+    }
+}
+
 /// One element of a masquerade set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Element {
@@ -44,25 +80,23 @@ pub enum Element {
 
 impl Element {
     /// The key as the kernel stores it: each field of a concatenation in 32-bit registers,
-    /// in network byte order. `None` for IPv6 (the table is `ip`).
-    pub fn key(&self) -> Option<Vec<u8>> {
+    /// in network byte order.
+    pub fn key(&self) -> Vec<u8> {
+        fn octets(ip: &IpAddr) -> Vec<u8> {
+            match ip {
+                IpAddr::V4(a) => a.octets().to_vec(),
+                IpAddr::V6(a) => a.octets().to_vec(),
+            }
+        }
         match self {
             Element::Vip(k) => {
-                let IpAddr::V4(addr) = k.addr else {
-                    return None;
-                };
-                let mut key = addr.octets().to_vec();
+                let mut key = octets(&k.addr);
                 key.extend([super::wire::protocol_number(k.protocol) as u8, 0, 0, 0]);
                 key.extend(k.port.to_be_bytes());
                 key.extend([0, 0]);
-                Some(key)
+                key
             }
-            Element::Hairpin(ip) => {
-                let IpAddr::V4(addr) = ip else {
-                    return None;
-                };
-                Some([addr.octets(), addr.octets()].concat())
-            }
+            Element::Hairpin(ip) => [octets(ip), octets(ip)].concat(),
         }
     }
 }
@@ -76,9 +110,11 @@ impl std::fmt::Display for Element {
     }
 }
 
-/// Elements added to or deleted from one set.
+/// Elements added to or deleted from one set (of one family's table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetChange {
+    /// The table's family; the elements are of it.
+    pub family: IpFamily,
     /// The set's name.
     pub set: &'static str,
     /// Added (true) or deleted.
@@ -93,7 +129,8 @@ impl SetChange {
         let verb = if self.add { "add" } else { "delete" };
         let list: Vec<String> = self.elements.iter().map(|e| e.to_string()).collect();
         format!(
-            "{verb} element ip {table} {} {{ {} }}\n",
+            "{verb} element {} {table} {} {{ {} }}\n",
+            self.family.keyword(),
             self.set,
             list.join(", ")
         )
@@ -146,9 +183,9 @@ fn message(
     out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
 }
 
-/// The batch applying `changes` to sets of table `ip <table>` as one transaction, with
-/// sequence numbers from `seq`; returns the bytes and how many messages ask for an answer.
-/// IPv6 elements (which an `ip` table cannot hold) are left out.
+/// The batch applying `changes` to sets of tables `ip <table>` and `ip6 <table>` as one
+/// transaction, with sequence numbers from `seq`; returns the bytes and how many messages ask
+/// for an answer.
 pub fn batch(table: &str, changes: &[SetChange], seq: u32) -> (Vec<u8>, usize) {
     let mut out = Vec::new();
     let mut seq = seq;
@@ -168,7 +205,7 @@ pub fn batch(table: &str, changes: &[SetChange], seq: u32) -> (Vec<u8>, usize) {
     );
     let mut acked = 0;
     for change in changes {
-        let keys: Vec<Vec<u8>> = change.elements.iter().filter_map(Element::key).collect();
+        let keys: Vec<Vec<u8>> = change.elements.iter().map(Element::key).collect();
         for chunk in keys.chunks(ELEMENTS_PER_MESSAGE) {
             let (kind, flags) = if change.add {
                 (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)
@@ -180,7 +217,7 @@ pub fn batch(table: &str, changes: &[SetChange], seq: u32) -> (Vec<u8>, usize) {
                 subsys << 8 | kind,
                 flags,
                 next(),
-                NFPROTO_IPV4,
+                change.family.nfproto(),
                 0,
                 |out| {
                     attr(out, NFTA_SET_ELEM_LIST_TABLE, &cstring(table));
@@ -288,7 +325,8 @@ impl ElementSocket {
         }
     }
 
-    /// Applies `changes` to sets of `ip <table>` in one transaction: all or nothing.
+    /// Applies `changes` to sets of `ip <table>` and `ip6 <table>` in one transaction: all or
+    /// nothing.
     pub fn apply(&mut self, table: &str, changes: &[SetChange]) -> Result<(), ElementsError> {
         let io = |operation| move |source| ElementsError::Io { operation, source };
         let (bytes, total) = batch(table, changes, self.seq);

@@ -1,6 +1,6 @@
-//! Masquerade, hairpin and node-port marking for the IPVS dataplane in Skiff's own table
-//! `ip skiff-ipvs`: sets of virtual servers and endpoint addresses, changed incrementally in
-//! one transaction per sync. Script generation is pure.
+//! Masquerade, hairpin and node-port marking for the IPVS dataplane in Skiff's own tables
+//! `ip skiff-ipvs` and `ip6 skiff-ipvs`: sets of virtual servers and endpoint addresses,
+//! changed incrementally in one transaction per sync. Script generation is pure.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -8,14 +8,14 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::elements::{Element, SetChange};
+use super::elements::{Element, IpFamily, SetChange};
 use super::state::VirtualKey;
 use crate::nft::{MASQUERADE_MARK, MASQUERADE_PORTS};
 
 /// The table the IPVS dataplane owns.
 pub const MASQ_TABLE: &str = "skiff-ipvs";
 
-/// What the masquerade table holds (IPv4).
+/// What the masquerade tables hold (both families).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MasqSets {
     /// Cluster-IP virtual servers.
@@ -35,49 +35,83 @@ pub struct MasqPolicy {
     pub masquerade_all: bool,
 }
 
-fn vip_elem(k: &VirtualKey) -> Option<String> {
-    k.addr
-        .is_ipv4()
-        .then(|| format!("{} . {} . {}", k.addr, k.protocol.name(), k.port))
+impl MasqSets {
+    /// The elements of one family's table.
+    fn elements(&self, family: IpFamily) -> [(&'static str, Vec<Element>); 3] {
+        let vips = |set: &BTreeSet<VirtualKey>| -> Vec<Element> {
+            set.iter()
+                .filter(|k| IpFamily::of(&k.addr) == family)
+                .map(|k| Element::Vip(*k))
+                .collect()
+        };
+        [
+            ("cluster-vips", vips(&self.cluster_vips)),
+            ("external-vips", vips(&self.external_vips)),
+            (
+                "hairpin",
+                self.endpoints
+                    .iter()
+                    .filter(|ip| IpFamily::of(ip) == family)
+                    .map(|ip| Element::Hairpin(*ip))
+                    .collect(),
+            ),
+        ]
+    }
 }
 
-fn hairpin_elem(ip: &IpAddr) -> Option<String> {
-    ip.is_ipv4().then(|| format!("{ip} . {ip}"))
-}
-
-/// The whole table, created or rewritten in one transaction (at start): chains are
-/// redefined and sets refilled; conntrack entries and their NAT bindings stay.
+/// The whole tables (`ip` and `ip6`), created or rewritten in one transaction (at start):
+/// chains are redefined and sets refilled; conntrack entries and their NAT bindings stay.
 pub fn full_script(policy: &MasqPolicy, sets: &MasqSets) -> String {
-    let t = MASQ_TABLE;
-    let mark = format!("0x{MASQUERADE_MARK:08x}");
     let mut s = String::new();
-    let _ = writeln!(s, "add table ip {t}");
-    let _ = writeln!(s, "flush table ip {t}");
+    for family in [IpFamily::V4, IpFamily::V6] {
+        family_script(&mut s, family, policy);
+        for (set, elems) in sets.elements(family) {
+            let list: Vec<String> = elems.iter().map(Element::to_string).collect();
+            for chunk in list.chunks(500) {
+                let _ = writeln!(
+                    s,
+                    "add element {} {MASQ_TABLE} {set} {{ {} }}",
+                    family.keyword(),
+                    chunk.join(", ")
+                );
+            }
+        }
+    }
+    s
+}
+
+/// One family's table, chains and empty sets.
+fn family_script(s: &mut String, family: IpFamily, policy: &MasqPolicy) {
+    let (f, ip, addr) = match family {
+        IpFamily::V4 => ("ip", "ip", "ipv4_addr"),
+        IpFamily::V6 => ("ip6", "ip6", "ipv6_addr"),
+    };
+    let t = format!("{f} {MASQ_TABLE}");
+    let mark = format!("0x{MASQUERADE_MARK:08x}");
+    let _ = writeln!(s, "add table {t}");
+    let _ = writeln!(s, "flush table {t}");
     for set in ["cluster-vips", "external-vips"] {
         let _ = writeln!(
             s,
-            "add set ip {t} {set} {{ type ipv4_addr . inet_proto . inet_service; }}"
+            "add set {t} {set} {{ type {addr} . inet_proto . inet_service; }}"
         );
     }
+    let _ = writeln!(s, "add set {t} hairpin {{ type {addr} . {addr}; }}");
+    let _ = writeln!(s, "add chain {t} mark-for-masquerade");
     let _ = writeln!(
         s,
-        "add set ip {t} hairpin {{ type ipv4_addr . ipv4_addr; }}"
+        "add rule {t} mark-for-masquerade meta mark set meta mark or {mark}"
     );
-    let _ = writeln!(s, "add chain ip {t} mark-for-masquerade");
-    let _ = writeln!(
-        s,
-        "add rule ip {t} mark-for-masquerade meta mark set meta mark or {mark}"
-    );
-    let v4_cidrs: Vec<String> = policy
+    let cidrs: Vec<String> = policy
         .cluster_cidrs
         .iter()
-        .filter(|c| matches!(c, IpNet::V4(_)))
+        .filter(|c| IpFamily::of(&c.addr()) == family)
         .map(|c| c.to_string())
         .collect();
     let cluster_rule = if policy.masquerade_all {
         Some(String::new())
-    } else if !v4_cidrs.is_empty() {
-        Some(format!("ip saddr != {{ {} }} ", v4_cidrs.join(", ")))
+    } else if !cidrs.is_empty() {
+        Some(format!("{ip} saddr != {{ {} }} ", cidrs.join(", ")))
     } else {
         None
     };
@@ -91,114 +125,64 @@ pub fn full_script(policy: &MasqPolicy, sets: &MasqSets) -> String {
             "type nat hook output priority -100; policy accept;",
         ),
     ] {
-        let _ = writeln!(s, "add chain ip {t} {chain} {{ {hook} }}");
-        let lookup = "ip daddr . meta l4proto . th dport";
+        let _ = writeln!(s, "add chain {t} {chain} {{ {hook} }}");
+        let lookup = format!("{ip} daddr . meta l4proto . th dport");
         if let Some(from) = &cluster_rule {
             let _ = writeln!(
                 s,
-                "add rule ip {t} {chain} {lookup} @cluster-vips {from}jump mark-for-masquerade"
+                "add rule {t} {chain} {lookup} @cluster-vips {from}jump mark-for-masquerade"
             );
         }
         let _ = writeln!(
             s,
-            "add rule ip {t} {chain} {lookup} @external-vips jump mark-for-masquerade"
+            "add rule {t} {chain} {lookup} @external-vips jump mark-for-masquerade"
         );
     }
     let _ = writeln!(
         s,
-        "add chain ip {t} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}"
+        "add chain {t} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}"
     );
     let _ = writeln!(
         s,
-        "add rule ip {t} postrouting ip saddr . ip daddr @hairpin jump mark-for-masquerade"
+        "add rule {t} postrouting {ip} saddr . {ip} daddr @hairpin jump mark-for-masquerade"
     );
     let _ = writeln!(
         s,
-        "add rule ip {t} postrouting meta mark and {mark} == 0 return"
+        "add rule {t} postrouting meta mark and {mark} == 0 return"
     );
     let _ = writeln!(
         s,
-        "add rule ip {t} postrouting meta mark set meta mark xor {mark}"
+        "add rule {t} postrouting meta mark set meta mark xor {mark}"
     );
     let _ = writeln!(
         s,
-        "add rule ip {t} postrouting meta l4proto {{ tcp, udp, sctp }} masquerade to :{MASQUERADE_PORTS} fully-random"
+        "add rule {t} postrouting meta l4proto {{ tcp, udp, sctp }} masquerade to :{MASQUERADE_PORTS} fully-random"
     );
-    let _ = writeln!(s, "add rule ip {t} postrouting masquerade fully-random");
-    elements(
-        &mut s,
-        "add",
-        "cluster-vips",
-        sets.cluster_vips.iter().filter_map(vip_elem),
-    );
-    elements(
-        &mut s,
-        "add",
-        "external-vips",
-        sets.external_vips.iter().filter_map(vip_elem),
-    );
-    elements(
-        &mut s,
-        "add",
-        "hairpin",
-        sets.endpoints.iter().filter_map(hairpin_elem),
-    );
-    s
+    let _ = writeln!(s, "add rule {t} postrouting masquerade fully-random");
 }
 
-/// The set changes from `old` to `new` (deletions first); empty when none.
+/// The set changes from `old` to `new` (deletions first), per family; empty when none.
 pub fn delta(old: &MasqSets, new: &MasqSets) -> Vec<SetChange> {
-    let vips = |a: &BTreeSet<VirtualKey>, b: &BTreeSet<VirtualKey>| -> Vec<Element> {
-        a.difference(b)
-            .filter(|k| k.addr.is_ipv4())
-            .map(|k| Element::Vip(*k))
-            .collect()
-    };
-    let eps = |a: &BTreeSet<IpAddr>, b: &BTreeSet<IpAddr>| -> Vec<Element> {
-        a.difference(b)
-            .filter(|ip| ip.is_ipv4())
-            .map(|ip| Element::Hairpin(*ip))
-            .collect()
-    };
-    let candidates = [
-        (
-            "cluster-vips",
-            false,
-            vips(&old.cluster_vips, &new.cluster_vips),
-        ),
-        (
-            "external-vips",
-            false,
-            vips(&old.external_vips, &new.external_vips),
-        ),
-        ("hairpin", false, eps(&old.endpoints, &new.endpoints)),
-        (
-            "cluster-vips",
-            true,
-            vips(&new.cluster_vips, &old.cluster_vips),
-        ),
-        (
-            "external-vips",
-            true,
-            vips(&new.external_vips, &old.external_vips),
-        ),
-        ("hairpin", true, eps(&new.endpoints, &old.endpoints)),
-    ];
-    candidates
-        .into_iter()
-        .filter(|(_, _, elements)| !elements.is_empty())
-        .map(|(set, add, elements)| SetChange { set, add, elements })
-        .collect()
-}
-
-/// Appends `verb element` lines for `set`, 500 elements a line.
-fn elements(s: &mut String, verb: &str, set: &str, elems: impl Iterator<Item = String>) {
-    let all: Vec<String> = elems.collect();
-    for chunk in all.chunks(500) {
-        let _ = writeln!(
-            s,
-            "{verb} element ip {MASQ_TABLE} {set} {{ {} }}",
-            chunk.join(", ")
-        );
+    let mut out = Vec::new();
+    for add in [false, true] {
+        let (from, to) = if add { (new, old) } else { (old, new) };
+        for family in [IpFamily::V4, IpFamily::V6] {
+            for ((set, have), (_, other)) in
+                from.elements(family).into_iter().zip(to.elements(family))
+            {
+                let other: BTreeSet<Element> = other.into_iter().collect();
+                let elements: Vec<Element> =
+                    have.into_iter().filter(|e| !other.contains(e)).collect();
+                if !elements.is_empty() {
+                    out.push(SetChange {
+                        family,
+                        set,
+                        add,
+                        elements,
+                    });
+                }
+            }
+        }
     }
+    out
 }

@@ -40,7 +40,7 @@ pub use codec::{
 };
 pub use dataplane::IpvsDataplane;
 pub use desired::{clash, desired, port_desired, IpvsDesired, PortDesired};
-pub use elements::{batch, Element, ElementSocket, ElementsError, SetChange};
+pub use elements::{batch, Element, ElementSocket, ElementsError, IpFamily, SetChange};
 pub use host::{
     apply_sysctls, conntrack_args, ClearedFlow, Conntrack, ConntrackTool, FakeConntrack, SYSCTLS,
 };

@@ -140,15 +140,25 @@ fn desired_reports_a_port_whose_virtual_server_another_port_holds() {
 #[test]
 fn masquerade_table_script_is_golden_and_deltas_touch_only_changed_elements() {
     let sets = MasqSets {
-        cluster_vips: BTreeSet::from([vk("10.96.0.10", 80)]),
+        cluster_vips: BTreeSet::from([vk("10.96.0.10", 80), vk("fd00:43::10", 80)]),
         external_vips: BTreeSet::from([vk("10.0.0.1", 30080)]),
-        endpoints: BTreeSet::from([ip("10.2.0.2")]),
+        endpoints: BTreeSet::from([ip("10.2.0.2"), ip("fd00:2::2")]),
     };
     let policy = MasqPolicy {
-        cluster_cidrs: vec!["10.2.0.0/16".parse().unwrap()],
+        cluster_cidrs: vec![
+            "10.2.0.0/16".parse().unwrap(),
+            "fd00:2::/64".parse().unwrap(),
+        ],
         masquerade_all: false,
     };
     let golden = include_str!("../testdata/masq-full.nft");
+    if std::env::var_os("SKIFF_UPDATE_GOLDEN").is_some() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/ipvs/testdata/masq-full.nft"
+        );
+        std::fs::write(path, full_script(&policy, &sets)).unwrap();
+    }
     assert_eq!(full_script(&policy, &sets), golden);
     let mut next = sets.clone();
     next.cluster_vips.insert(vk("10.96.0.11", 80));
@@ -156,6 +166,7 @@ fn masquerade_table_script_is_golden_and_deltas_touch_only_changed_elements() {
     assert_eq!(
         commands(&delta(&sets, &next)),
         "delete element ip skiff-ipvs hairpin { 10.2.0.2 . 10.2.0.2 }\n\
+         delete element ip6 skiff-ipvs hairpin { fd00:2::2 . fd00:2::2 }\n\
          add element ip skiff-ipvs cluster-vips { 10.96.0.11 . tcp . 80 }\n"
     );
     assert!(delta(&next, &next).is_empty());
@@ -172,25 +183,35 @@ fn element_keys_fill_32_bit_registers_in_network_order() {
         addr: ip("10.96.0.10"),
         port: 53,
     })
-    .key()
-    .unwrap();
+    .key();
     assert_eq!(hex(&key), "0a60000a1100000000350000");
     assert_eq!(
-        hex(&Element::Hairpin(ip("10.2.0.2")).key().unwrap()),
+        hex(&Element::Hairpin(ip("10.2.0.2")).key()),
         "0a0200020a020002"
     );
-    assert_eq!(Element::Hairpin(ip("fd00::1")).key(), None);
+    let v6 = Element::Vip(VirtualKey {
+        protocol: Protocol::Tcp,
+        addr: ip("fd00:43::10"),
+        port: 443,
+    });
+    assert_eq!(
+        hex(&v6.key()),
+        "fd000043000000000000000000000010".to_string() + "06000000" + "01bb0000"
+    );
+    assert_eq!(Element::Hairpin(ip("fd00::1")).key().len(), 32);
 }
 
 #[test]
 fn element_batch_is_one_transaction_with_an_answer_asked_per_message() {
     let changes = [
         SetChange {
+            family: IpFamily::V4,
             set: "hairpin",
             add: false,
             elements: vec![Element::Hairpin(ip("10.2.0.3"))],
         },
         SetChange {
+            family: IpFamily::V4,
             set: "cluster-vips",
             add: true,
             elements: vec![Element::Vip(vk("10.96.0.11", 80))],
