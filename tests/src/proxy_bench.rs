@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use skiff_proxy::model::{
+    Endpoint, Endpoints, Protocol, ServiceModel, ServicePort, ServicePortName,
+};
 
 /// Endpoints per service.
 pub const ENDPOINTS: usize = 10;
@@ -30,7 +32,7 @@ pub fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
 
 /// Service `i`: `bench/svc-<i>:http`, port 80 to 8080 on [`ENDPOINTS`] ready endpoints.
 pub fn service(i: usize) -> ServicePort {
-    let eps: Vec<Endpoint> = (0..ENDPOINTS)
+    let eps: Endpoints = (0..ENDPOINTS)
         .map(|e| Endpoint {
             ip: IpAddr::V4(endpoint_ip(i, e)),
             port: 8080,

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use skiff_proxy::dataplane::{Changes, Dataplane};
-use skiff_proxy::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use skiff_proxy::model::{
+    Endpoint, Endpoints, Protocol, ServiceModel, ServicePort, ServicePortName,
+};
 
 use crate::traffic::{self, Client, Conn};
 use crate::Netns;
@@ -202,7 +204,7 @@ fn addresses(ns: &Netns, dev: &str, cidrs: &[&str]) {
 /// Service port `default/<svc>:p`, port 80 on `cluster_ip` to [`BACKEND_PORT`] of every
 /// address of `backends`, all ready.
 pub fn service(svc: &str, protocol: Protocol, cluster_ip: &str, backends: &[&str]) -> ServicePort {
-    let eps: Vec<Endpoint> = backends
+    let eps: Endpoints = backends
         .iter()
         .map(|ip| Endpoint {
             ip: ip.parse().unwrap(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use skiff_proxy::dataplane::Dataplane;
 use skiff_proxy::ipvs::{IpvsConfig, IpvsDataplane};
-use skiff_proxy::model::Protocol;
+use skiff_proxy::model::{Endpoint, Protocol};
 use skiff_tests::proxy_topology::{
     all_backends, dual_stack_service, model, names, service, target, Topology, BACKENDS, BACKENDS6,
     BACKEND_PORT, NODE_IP, NODE_IP6,
@@ -106,13 +106,16 @@ fn reaches_itself_through_hairpin(cluster_ip: &str, backend: &str) {
     let mut dp = dataplane(&topo);
     let mut web = service("web", Protocol::Tcp, cluster_ip, &[backend]);
     // The backend namespace stands for a pod on this node.
-    for ep in web
+    let local: Vec<Endpoint> = web
         .cluster_endpoints
-        .iter_mut()
-        .chain(&mut web.external_endpoints)
-    {
-        ep.local = true;
-    }
+        .iter()
+        .map(|ep| Endpoint {
+            local: true,
+            ..ep.clone()
+        })
+        .collect();
+    web.cluster_endpoints = local.into();
+    web.external_endpoints = web.cluster_endpoints.clone();
     assert!(topo.sync(&mut dp, &model([web])) > 0);
     let (_, reached) = topo
         .connect_from_backend(&target(cluster_ip, 80))

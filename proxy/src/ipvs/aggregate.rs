@@ -301,7 +301,7 @@ fn fingerprint(port: &ServicePort) -> u64 {
     }
     for eps in [cluster_endpoints, external_endpoints] {
         h.write_u64(eps.len() as u64);
-        for e in eps {
+        for e in eps.iter() {
             let Endpoint {
                 ip,
                 port,

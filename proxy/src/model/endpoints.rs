@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::service::parse_protocol;
-use super::{Endpoint, ModelWarning, NodeContext, ServicePort};
+use super::{Endpoint, Endpoints, ModelWarning, NodeContext, ServicePort};
 
 /// Every endpoint the slices list for `port` (matched by port name and protocol), deduplicated by
 /// (ip, port): when slices disagree, a ready copy wins over a not-ready one.
@@ -82,9 +82,10 @@ fn slice_port(slice: &EndpointSlice, port: &ServicePort) -> Option<u16> {
 pub fn categorize(port: &mut ServicePort, endpoints: &[Endpoint]) {
     // kube-proxy computes each list only when a policy uses it; computing both always gives
     // the same result for the lists that are used.
-    let cluster = ready_else_serving_terminating(endpoints, |_| true);
-    let local = ready_else_serving_terminating(endpoints, |e| e.local);
+    let cluster: Endpoints = ready_else_serving_terminating(endpoints, |_| true).into();
+    let local: Endpoints = ready_else_serving_terminating(endpoints, |e| e.local).into();
     port.local_ready_endpoints = endpoints.iter().filter(|e| e.local && e.ready).count();
+    // Clones of one list share it.
     port.cluster_endpoints = if port.internal_local {
         local.clone()
     } else {

@@ -17,5 +17,7 @@ mod tracker_tests;
 pub use build::{build, SERVICE_NAME_LABEL};
 pub use service::DEFAULT_AFFINITY_TIMEOUT;
 pub use tracker::{ModelTracker, ServiceKey};
-pub use types::{Endpoint, NodeContext, Protocol, ServiceModel, ServicePort, ServicePortName};
+pub use types::{
+    Endpoint, Endpoints, NodeContext, Protocol, ServiceModel, ServicePort, ServicePortName,
+};
 pub use warning::ModelWarning;

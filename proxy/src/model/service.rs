@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 
-use super::{ModelWarning, Protocol, ServicePort, ServicePortName};
+use super::{Endpoints, ModelWarning, Protocol, ServicePort, ServicePortName};
 
 /// kube-proxy's default ClientIP affinity timeout (3 hours).
 pub const DEFAULT_AFFINITY_TIMEOUT: Duration = Duration::from_secs(10800);
@@ -110,8 +110,8 @@ pub fn service_ports(svc: &Service, warnings: &mut Vec<ModelWarning>) -> Vec<Ser
             external_local,
             internal_local,
             health_check_node_port,
-            cluster_endpoints: Vec::new(),
-            external_endpoints: Vec::new(),
+            cluster_endpoints: Endpoints::default(),
+            external_endpoints: Endpoints::default(),
             local_ready_endpoints: 0,
         });
     }

@@ -81,6 +81,11 @@ fn cluster_ip_service_gets_its_ready_endpoints_on_the_target_port() {
     assert_eq!((p.port, p.protocol, p.node_port), (80, Protocol::Tcp, None));
     assert_eq!(ips(&p.cluster_endpoints), ["10.42.0.5", "10.42.1.5"]);
     assert_eq!(p.cluster_endpoints, p.external_endpoints);
+    // With both traffic policies Cluster the two lists are one, held once.
+    assert!(std::sync::Arc::ptr_eq(
+        &p.cluster_endpoints,
+        &p.external_endpoints
+    ));
     assert!(p.cluster_endpoints.iter().all(|e| e.port == 8080));
     assert!(p.cluster_endpoints[0].local && !p.cluster_endpoints[1].local);
     assert_eq!(p.local_ready_endpoints, 1);

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Transport protocol of a service port.
@@ -67,6 +68,10 @@ pub struct Endpoint {
     pub local: bool,
 }
 
+/// A list of endpoints, shared by the lists that hold the same endpoints (a node keeps one model
+/// of every service port: with both policies Cluster, the two lists are one).
+pub type Endpoints = Arc<[Endpoint]>;
+
 /// Everything the dataplane needs to program for one service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePort {
@@ -93,10 +98,10 @@ pub struct ServicePort {
     /// `healthCheckNodePort` (LoadBalancer with externalTrafficPolicy Local).
     pub health_check_node_port: Option<u16>,
     /// Endpoints for traffic to the cluster IPs, after the internal policy and fallbacks.
-    pub cluster_endpoints: Vec<Endpoint>,
+    pub cluster_endpoints: Endpoints,
     /// Endpoints for traffic to node ports, external and load-balancer IPs, after the external
-    /// policy and fallbacks.
-    pub external_endpoints: Vec<Endpoint>,
+    /// policy and fallbacks; usually the same list as `cluster_endpoints`, shared.
+    pub external_endpoints: Endpoints,
     /// Ready local endpoints, which the health-check node port reports.
     pub local_ready_endpoints: usize,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::tests::{ep, name, port, small_model};
 use super::*;
 use crate::dataplane::{Changes, Dataplane, SyncReport};
-use crate::model::{Protocol, ServiceModel, ServicePortName};
+use crate::model::{Endpoints, Protocol, ServiceModel, ServicePortName};
 
 /// What the table holds after `scripts`: named objects (`chain X`, `set X`) and elements by
 /// map (`hairpin` elements have an empty value). Panics on what nftables would refuse or do
@@ -112,8 +112,8 @@ fn nodes() -> ServicePortName {
 /// `model` with one more endpoint for `port` (cluster and external).
 fn with_endpoint(mut model: ServiceModel, port: &ServicePortName, ip: &str) -> ServiceModel {
     let p = model.ports.get_mut(port).unwrap();
-    p.cluster_endpoints
-        .push(ep(ip, p.cluster_endpoints[0].port));
+    let more = ep(ip, p.cluster_endpoints[0].port);
+    p.cluster_endpoints = [&p.cluster_endpoints[..], &[more]].concat().into();
     p.external_endpoints = p.cluster_endpoints.clone();
     model
 }
@@ -190,8 +190,8 @@ fn series() -> Vec<(ServiceModel, Vec<ServicePortName>)> {
     steps.push((m.clone(), vec![web(), api_name.clone()]));
     // `dns` loses its endpoints; a name that changed nothing is named as well.
     let p = m.ports.get_mut(&dns()).unwrap();
-    p.cluster_endpoints.clear();
-    p.external_endpoints.clear();
+    p.cluster_endpoints = Endpoints::default();
+    p.external_endpoints = Endpoints::default();
     steps.push((m.clone(), vec![dns(), nodes()]));
     steps
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::dataplane::{Changes, Dataplane};
-use crate::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use crate::model::{Endpoint, Endpoints, Protocol, ServiceModel, ServicePort, ServicePortName};
 
 fn golden(file: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,6 +47,7 @@ pub(super) fn ep(ip: &str, port: u16) -> Endpoint {
 }
 
 pub(super) fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> ServicePort {
+    let eps: Endpoints = eps.into();
     ServicePort {
         protocol: n.protocol,
         name: n,
@@ -92,7 +93,7 @@ pub(super) fn small_model() -> ServiceModel {
     ext.external_ips = vec!["192.0.2.10".parse().unwrap()];
     ext.node_port = Some(30443);
     ext.external_local = true;
-    ext.external_endpoints = vec![ep("10.42.0.6", 8443)];
+    ext.external_endpoints = [ep("10.42.0.6", 8443)].into();
     let mut nodes = port(
         name("default", "nodes", "", Protocol::Tcp),
         "10.43.0.21",
@@ -185,7 +186,9 @@ fn adding_and_removing_an_endpoint_changes_elements_only() {
     let dns = name("kube-system", "dns", "dns", Protocol::Udp);
     let mut added = old.clone();
     let p = added.ports.get_mut(&dns).unwrap();
-    p.cluster_endpoints.push(ep("10.42.1.9", 53));
+    p.cluster_endpoints = [&p.cluster_endpoints[..], &[ep("10.42.1.9", 53)]]
+        .concat()
+        .into();
     p.external_endpoints = p.cluster_endpoints.clone();
     let add = script_from(&old, &added);
     golden("add-endpoint.nft", &add);

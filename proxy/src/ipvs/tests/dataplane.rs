@@ -167,7 +167,7 @@ fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_ent
         port: 80,
     };
     ipvs.set_connections(v, rk("10.2.0.3", 8080), 0, 5);
-    dns.cluster_endpoints.truncate(1);
+    dns.cluster_endpoints = dns.cluster_endpoints[..1].into();
     plane.sync(&model(vec![dns]), &Changes::All).unwrap();
     assert!(!ipvs.state.lock().unwrap().services[&v]
         .1

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 
 use super::*;
-use crate::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
+use crate::model::{Endpoint, Endpoints, Protocol, ServiceModel, ServicePort, ServicePortName};
 use crate::nft::FakeNft;
 
 pub(super) fn ip(s: &str) -> IpAddr {
@@ -99,7 +99,7 @@ pub(super) fn endpoint(addr: &str, port: u16) -> Endpoint {
     }
 }
 pub(super) fn service(name: &str, cluster_ip: &str, endpoints: &[&str]) -> ServicePort {
-    let eps: Vec<Endpoint> = endpoints.iter().map(|e| endpoint(e, 8080)).collect();
+    let eps: Endpoints = endpoints.iter().map(|e| endpoint(e, 8080)).collect();
     ServicePort {
         name: ServicePortName {
             namespace: "default".into(),

@@ -90,7 +90,7 @@ fn desired_has_cluster_external_and_node_port_servers_with_their_endpoints() {
     let mut web = service("web", "10.96.0.10", &["10.2.0.2"]);
     web.node_port = Some(30080);
     web.external_ips = vec![ip("192.0.2.10")];
-    web.external_endpoints = vec![endpoint("10.2.0.3", 8080)];
+    web.external_endpoints = [endpoint("10.2.0.3", 8080)].into();
     web.affinity_timeout = Some(Duration::from_secs(600));
     let d = desired(&model(vec![web]), "rr", &[ip("10.0.0.1")]);
     let keys: Vec<_> = d.services.keys().copied().collect();
