@@ -32,37 +32,16 @@ pub fn endpoint_ip(i: usize, e: usize) -> Ipv4Addr {
 
 /// Service `i`: `bench/svc-<i>:http`, port 80 to 8080 on [`ENDPOINTS`] ready endpoints.
 pub fn service(i: usize) -> ServicePort {
-    let eps: Endpoints = (0..ENDPOINTS)
-        .map(|e| Endpoint {
-            ip: IpAddr::V4(endpoint_ip(i, e)),
-            port: 8080,
-            ready: true,
-            serving: true,
-            terminating: false,
-            local: false,
-        })
-        .collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "bench".into(),
-            name: format!("svc-{i}"),
-            port: "http".into(),
-            protocol: Protocol::Tcp,
-        },
-        cluster_ips: vec![IpAddr::V4(cluster_ip(i))],
-        port: 80,
+    let name = ServicePortName {
+        namespace: "bench".into(),
+        name: format!("svc-{i}"),
+        port: "http".into(),
         protocol: Protocol::Tcp,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
+    };
+    let eps: Endpoints = (0..ENDPOINTS)
+        .map(|e| Endpoint::ready(IpAddr::V4(endpoint_ip(i, e)), 8080))
+        .collect();
+    ServicePort::cluster_ip(name, vec![IpAddr::V4(cluster_ip(i))], 80, eps)
 }
 
 /// Services `0..n`.

@@ -204,38 +204,17 @@ fn addresses(ns: &Netns, dev: &str, cidrs: &[&str]) {
 /// Service port `default/<svc>:p`, port 80 on `cluster_ip` to [`BACKEND_PORT`] of every
 /// address of `backends`, all ready.
 pub fn service(svc: &str, protocol: Protocol, cluster_ip: &str, backends: &[&str]) -> ServicePort {
+    let name = ServicePortName {
+        namespace: "default".into(),
+        name: svc.into(),
+        port: "p".into(),
+        protocol,
+    };
     let eps: Endpoints = backends
         .iter()
-        .map(|ip| Endpoint {
-            ip: ip.parse().unwrap(),
-            port: BACKEND_PORT,
-            ready: true,
-            serving: true,
-            terminating: false,
-            local: false,
-        })
+        .map(|ip| Endpoint::ready(ip.parse().unwrap(), BACKEND_PORT))
         .collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "default".into(),
-            name: svc.into(),
-            port: "p".into(),
-            protocol,
-        },
-        cluster_ips: vec![cluster_ip.parse().unwrap()],
-        port: 80,
-        protocol,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
+    ServicePort::cluster_ip(name, vec![cluster_ip.parse().unwrap()], 80, eps)
 }
 
 /// A dual-stack service port: cluster IPs `ipv4` and `ipv6`, every backend of both families.

@@ -106,6 +106,48 @@ pub struct ServicePort {
     pub local_ready_endpoints: usize,
 }
 
+impl Endpoint {
+    /// A ready endpoint (so serving, not terminating) on another node.
+    pub fn ready(ip: IpAddr, port: u16) -> Self {
+        Self {
+            ip,
+            port,
+            ready: true,
+            serving: true,
+            terminating: false,
+            local: false,
+        }
+    }
+}
+
+impl ServicePort {
+    /// A plain cluster-IP port: `name` answering on `cluster_ips` at `port` and sending cluster
+    /// and external traffic alike to `endpoints`, every other setting at its default.
+    pub fn cluster_ip(
+        name: ServicePortName,
+        cluster_ips: Vec<IpAddr>,
+        port: u16,
+        endpoints: Endpoints,
+    ) -> Self {
+        Self {
+            protocol: name.protocol,
+            name,
+            cluster_ips,
+            port,
+            node_port: None,
+            external_ips: Vec::new(),
+            load_balancer_ips: Vec::new(),
+            affinity_timeout: None,
+            external_local: false,
+            internal_local: false,
+            health_check_node_port: None,
+            cluster_endpoints: endpoints.clone(),
+            external_endpoints: endpoints,
+            local_ready_endpoints: 0,
+        }
+    }
+}
+
 /// The node the proxy runs on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeContext {

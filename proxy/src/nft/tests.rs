@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::dataplane::{Changes, Dataplane};
-use crate::model::{Endpoint, Endpoints, Protocol, ServiceModel, ServicePort, ServicePortName};
+use crate::model::{Endpoint, Protocol, ServiceModel, ServicePort, ServicePortName};
 
 fn golden(file: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,34 +36,11 @@ pub(super) fn name(ns: &str, svc: &str, port: &str, protocol: Protocol) -> Servi
 }
 
 pub(super) fn ep(ip: &str, port: u16) -> Endpoint {
-    Endpoint {
-        ip: ip.parse().unwrap(),
-        port,
-        ready: true,
-        serving: true,
-        terminating: false,
-        local: false,
-    }
+    Endpoint::ready(ip.parse().unwrap(), port)
 }
 
 pub(super) fn port(n: ServicePortName, cip: &str, port: u16, eps: Vec<Endpoint>) -> ServicePort {
-    let eps: Endpoints = eps.into();
-    ServicePort {
-        protocol: n.protocol,
-        name: n,
-        cluster_ips: vec![cip.parse().unwrap()],
-        port,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
+    ServicePort::cluster_ip(n, vec![cip.parse().unwrap()], port, eps.into())
 }
 
 /// A web service with a node port and affinity, a DNS service over UDP, an external IP with

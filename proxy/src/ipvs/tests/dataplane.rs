@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::dataplane::{Changes, Dataplane};
 
+/// Fresh fake IPVS, VIP link and nftables.
+fn fakes() -> (FakeIpvs, FakeVipLink, FakeNft) {
+    Default::default()
+}
+
 #[test]
 fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothing() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let m = model(vec![service(
         "web",
         "10.96.0.10",
@@ -41,11 +42,7 @@ fn dataplane_programs_the_model_and_a_restart_with_the_same_model_changes_nothin
 
 #[test]
 fn dataplane_drains_a_removed_endpoint_until_its_connections_close() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
     plane
@@ -79,11 +76,7 @@ fn dataplane_drains_a_removed_endpoint_until_its_connections_close() {
 
 #[test]
 fn dataplane_leaves_virtual_servers_that_are_not_on_its_addresses_alone() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let foreign = vk("192.0.2.1", 443);
     ipvs.state
         .lock()
@@ -98,11 +91,7 @@ fn dataplane_leaves_virtual_servers_that_are_not_on_its_addresses_alone() {
 
 #[test]
 fn dataplane_changing_one_port_sends_only_its_requests_and_removing_it_unbinds_its_vip() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
     let a = service("a", "10.96.0.10", &["10.2.0.2"]);
@@ -144,11 +133,7 @@ fn dataplane_changing_one_port_sends_only_its_requests_and_removing_it_unbinds_i
 
 #[test]
 fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_entries() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let conntrack = FakeConntrack::default();
     let config = IpvsConfig {
         sysctl_root: None,
@@ -180,11 +165,7 @@ fn dataplane_deletes_a_removed_udp_endpoint_at_once_and_clears_its_conntrack_ent
 
 #[test]
 fn a_new_masquerade_table_is_created_empty_then_filled_by_one_element_batch() {
-    let (ipvs, link, nft) = (
-        FakeIpvs::default(),
-        FakeVipLink::default(),
-        FakeNft::default(),
-    );
+    let (ipvs, link, nft) = fakes();
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
     plane

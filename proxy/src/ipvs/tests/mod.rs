@@ -99,28 +99,14 @@ pub(super) fn endpoint(addr: &str, port: u16) -> Endpoint {
     }
 }
 pub(super) fn service(name: &str, cluster_ip: &str, endpoints: &[&str]) -> ServicePort {
-    let eps: Endpoints = endpoints.iter().map(|e| endpoint(e, 8080)).collect();
-    ServicePort {
-        name: ServicePortName {
-            namespace: "default".into(),
-            name: name.into(),
-            port: String::new(),
-            protocol: Protocol::Tcp,
-        },
-        cluster_ips: vec![ip(cluster_ip)],
-        port: 80,
+    let name = ServicePortName {
+        namespace: "default".into(),
+        name: name.into(),
+        port: String::new(),
         protocol: Protocol::Tcp,
-        node_port: None,
-        external_ips: vec![],
-        load_balancer_ips: vec![],
-        affinity_timeout: None,
-        external_local: false,
-        internal_local: false,
-        health_check_node_port: None,
-        cluster_endpoints: eps.clone(),
-        external_endpoints: eps,
-        local_ready_endpoints: 0,
-    }
+    };
+    let eps: Endpoints = endpoints.iter().map(|e| endpoint(e, 8080)).collect();
+    ServicePort::cluster_ip(name, vec![ip(cluster_ip)], 80, eps)
 }
 pub(super) fn model(ports: Vec<ServicePort>) -> ServiceModel {
     ServiceModel {
