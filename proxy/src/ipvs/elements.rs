@@ -278,6 +278,9 @@ impl ElementSocket {
         let mut socket = Socket::new(NETLINK_NETFILTER)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
+        // Errors without the refused request echoed, and room for every answer of a batch.
+        let _ = socket.set_cap_ack(true);
+        super::client::force_rcvbuf(&socket);
         // A batch is one datagram: a full table's elements need more than `wmem_max`.
         super::client::force_buffer(
             &socket,
