@@ -52,7 +52,7 @@ fn objects_of(programmed: &Programmed, key: &VirtualKey) -> usize {
 pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = MasqWriter, C = ConntrackTool> {
     kernel: K,
     link: L,
-    nft: N,
+    masq: N,
     conntrack: C,
     config: IpvsConfig,
     loaded: bool,
@@ -83,22 +83,22 @@ impl<K, L, N, C> std::fmt::Debug for IpvsDataplane<K, L, N, C> {
 
 impl IpvsDataplane {
     /// A dataplane in the calling thread's network namespace: opens the IPVS socket (the
-    /// `ip_vs` module must be loaded), rtnetlink and libnftables.
+    /// `ip_vs` module must be loaded), rtnetlink, libnftables and nfnetlink.
     pub fn new(config: IpvsConfig) -> Result<Self, DataplaneError> {
         let kernel = IpvsSocket::open().map_err(failed::<IpvsError>("opening the IPVS socket"))?;
         let link = DummyLink::open().map_err(failed::<io::Error>("opening rtnetlink"))?;
-        let nft = MasqWriter::open().map_err(failed("opening the masquerade table's writers"))?;
-        Ok(Self::with_parts(kernel, link, nft, ConntrackTool, config))
+        let masq = MasqWriter::open().map_err(failed("opening the masquerade table's writers"))?;
+        Ok(Self::with_parts(kernel, link, masq, ConntrackTool, config))
     }
 }
 
 impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L, N, C> {
     /// A dataplane over the given seams (fakes in unit tests).
-    pub fn with_parts(kernel: K, link: L, nft: N, conntrack: C, config: IpvsConfig) -> Self {
+    pub fn with_parts(kernel: K, link: L, masq: N, conntrack: C, config: IpvsConfig) -> Self {
         Self {
             kernel,
             link,
-            nft,
+            masq,
             conntrack,
             config,
             loaded: false,
@@ -372,7 +372,7 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             if changes.is_empty() {
                 return Ok(false);
             }
-            match self.nft.change_elements(&changes) {
+            match self.masq.change_elements(&changes) {
                 Ok(()) => return Ok(true),
                 Err(e) => {
                     tracing::warn!(error = %e, source = ?std::error::Error::source(&e),
@@ -386,17 +386,17 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
         };
         if self.masq_exists {
             // Redefined and refilled in one transaction: no moment without masquerade.
-            self.nft
+            self.masq
                 .apply_script(&full_script(&policy, &self.aggregate.masq))
                 .map_err(failed("writing the masquerade table"))?;
         } else {
             // A new table: its chains and empty sets, then every element in one batch, which
             // the kernel takes far faster than libnftables parses it.
-            self.nft
+            self.masq
                 .apply_script(&full_script(&policy, &MasqSets::default()))
                 .map_err(failed("creating the masquerade table"))?;
             self.masq_exists = true;
-            self.nft
+            self.masq
                 .change_elements(&delta(&MasqSets::default(), &self.aggregate.masq))
                 .map_err(failed("filling the masquerade sets"))?;
         }
@@ -453,7 +453,7 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> Dataplane
             "read IPVS state"
         );
         self.masq_exists = self
-            .nft
+            .masq
             .table_exists()
             .map_err(failed("looking up the masquerade table"))?;
         self.loaded = true;
