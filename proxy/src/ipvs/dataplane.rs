@@ -60,8 +60,6 @@ pub struct IpvsDataplane<K = IpvsSocket, L = DummyLink, N = MasqWriter, C = Conn
     bound: BTreeSet<IpAddr>,
     /// Whether the masquerade table was written whole since start.
     masq_written: bool,
-    /// Whether the masquerade table may hold anything (it existed at load or was written).
-    masq_exists: bool,
     /// Whether the first sync after load (which reconciles everything) is done.
     reconciled: bool,
     aggregate: Aggregate,
@@ -105,7 +103,6 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
             programmed: Programmed::new(),
             bound: BTreeSet::new(),
             masq_written: false,
-            masq_exists: true,
             reconciled: false,
             aggregate: Aggregate::default(),
             draining: DesiredServices::new(),
@@ -364,8 +361,9 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
         Ok(outcome)
     }
 
-    /// Writes the masquerade table whole at the first sync after start, then only the
-    /// touched elements; a refused element change is repaired by a whole write.
+    /// Writes the touched elements (one batch), or the whole table when its content is unknown
+    /// (the first sync after finding it at start, after a failed sync); a refused element
+    /// change is repaired by a whole write.
     fn sync_masq(&mut self, update: &Update) -> Result<bool, DataplaneError> {
         if self.masq_written {
             let changes = delta(&update.masq_before, &update.masq_after);
@@ -380,28 +378,19 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> IpvsDataplane<K, L,
                 }
             }
         }
-        let policy = MasqPolicy {
-            cluster_cidrs: self.config.cluster_cidrs.clone(),
-            masquerade_all: self.config.masquerade_all,
-        };
-        if self.masq_exists {
-            // Redefined and refilled in one transaction: no moment without masquerade.
-            self.masq
-                .apply_script(&full_script(&policy, &self.aggregate.masq))
-                .map_err(failed("writing the masquerade table"))?;
-        } else {
-            // A new table: its chains and empty sets, then every element in one batch, which
-            // the kernel takes far faster than libnftables parses it.
-            self.masq
-                .apply_script(&full_script(&policy, &MasqSets::default()))
-                .map_err(failed("creating the masquerade table"))?;
-            self.masq_exists = true;
-            self.masq
-                .change_elements(&delta(&MasqSets::default(), &self.aggregate.masq))
-                .map_err(failed("filling the masquerade sets"))?;
-        }
+        // Redefined and refilled in one transaction: no moment without masquerade.
+        self.masq
+            .apply_script(&full_script(&self.masq_policy(), &self.aggregate.masq))
+            .map_err(failed("writing the masquerade table"))?;
         self.masq_written = true;
         Ok(true)
+    }
+
+    fn masq_policy(&self) -> MasqPolicy {
+        MasqPolicy {
+            cluster_cidrs: self.config.cluster_cidrs.clone(),
+            masquerade_all: self.config.masquerade_all,
+        }
     }
 }
 
@@ -452,13 +441,21 @@ impl<K: IpvsKernel, L: VipLink, N: MasqKernel, C: Conntrack> Dataplane
             vips = self.bound.len(),
             "read IPVS state"
         );
-        self.masq_exists = self
+        let exists = self
             .masq
             .table_exists()
             .map_err(failed("looking up the masquerade table"))?;
+        if !exists {
+            // A new table is created empty now, so the first sync fills it with one element
+            // batch, which the kernel takes far faster than libnftables parses a full table.
+            self.masq
+                .apply_script(&full_script(&self.masq_policy(), &MasqSets::default()))
+                .map_err(failed("creating the masquerade table"))?;
+        }
         self.loaded = true;
         self.reconciled = false;
-        self.masq_written = false;
+        // An existing table is rewritten whole by the first sync (its content is unknown).
+        self.masq_written = !exists && self.aggregate.masq == MasqSets::default();
         Ok(())
     }
 

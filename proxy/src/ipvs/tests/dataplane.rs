@@ -168,6 +168,8 @@ fn a_new_masquerade_table_is_created_empty_then_filled_by_one_element_batch() {
     let (ipvs, link, nft) = fakes();
     let mut plane = fake_plane(&ipvs, &link, &nft);
     plane.load().unwrap();
+    // Created at load, so the first sync is one element transaction.
+    assert_eq!(nft.log.lock().unwrap().applied.len(), 1);
     plane
         .sync(
             &model(vec![service("web", "10.96.0.10", &["10.2.0.2"])]),
