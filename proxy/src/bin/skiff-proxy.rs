@@ -72,10 +72,7 @@ async fn run(config: ProxyConfig) -> anyhow::Result<()> {
 
     let trigger = SyncTrigger::default();
     let (stores, _watchers) = watch::start(client.clone(), trigger.clone());
-    stores
-        .wait_ready()
-        .await
-        .context("watchers stopped before listing Services and EndpointSlices")?;
+    stores.wait_ready().await;
     let options = SyncOptions {
         sync_period: config.sync_period,
         min_sync_interval: config.min_sync_period,

@@ -15,6 +15,13 @@ pub const MASQUERADE_MARK: u32 = 0x4000;
 /// connection never holds a node port's number on the node.
 pub const MASQUERADE_PORTS: &str = "32768-65535";
 
+/// Whether `name` is one of the fixed chains (the same in every family).
+pub fn is_fixed_chain(name: &str) -> bool {
+    fixed_chains(Family::ALL[0])
+        .iter()
+        .any(|(chain, _, _)| *chain == name)
+}
+
 /// The fixed chains with their hook lines and rules.
 fn fixed_chains(f: Family) -> Vec<(&'static str, Option<&'static str>, Vec<String>)> {
     let fam = f.keyword();

@@ -44,6 +44,8 @@ pub struct NftDataplane<K: NftKernel = NftRunner> {
     /// Whether the next sync compares every port whatever it is told: the first one, the one
     /// after [`Dataplane::load`] and the one after a sync that failed as a whole.
     compare_all: bool,
+    /// Whether the next sync returns freed heap memory (after reading the kernel's table).
+    trim_next: bool,
     /// Service ports held by at least one table.
     ports: usize,
 }
@@ -73,6 +75,7 @@ impl<K: NftKernel> NftDataplane<K> {
             config,
             tables: BTreeMap::new(),
             compare_all: true,
+            trim_next: false,
             ports: 0,
         }
     }
@@ -384,6 +387,8 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
             );
             self.tables.remove(&f);
             self.apply_base(f, found)?;
+            // Reading a large table back parses its whole listing: trim after the first sync.
+            self.trim_next = true;
         }
         Ok(())
     }
@@ -412,7 +417,7 @@ impl<K: NftKernel> Dataplane for NftDataplane<K> {
         };
         report.ports = self.ports;
         report.objects = self.tables.values().map(Programmed::objects).sum();
-        if report.changes > TRIM_AFTER_CHANGES {
+        if report.changes > TRIM_AFTER_CHANGES || std::mem::take(&mut self.trim_next) {
             if let Err(e) = self.kernel.reset() {
                 tracing::warn!(error = %e, "cannot renew the libnftables context");
             }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use super::base::is_fixed_chain;
 use super::desired::{DnatClass, MapName};
 use super::naming::TABLE;
 use super::plan::Inventory;
@@ -25,9 +26,11 @@ fn objects(json: &str) -> Result<Vec<Value>, ListingError> {
 }
 
 fn owned_chain(name: &str) -> bool {
-    ["service-", "external-", "endpoint-"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    // `service-endpoints-check` is a fixed chain, not a port's.
+    !is_fixed_chain(name)
+        && ["service-", "external-", "endpoint-"]
+            .iter()
+            .any(|p| name.starts_with(p))
 }
 
 /// Adds the service, external and endpoint chains of Skiff's table from `list chains <family>`
@@ -182,8 +185,9 @@ mod tests {
     }
 
     #[test]
-    fn only_skiff_service_chains_of_skiff_table_are_read() {
+    fn only_skiff_service_chains_of_skiff_table_are_read_not_its_fixed_chains() {
         let json = r#"{"nftables": [{"chain": {"table": "skiff-proxy", "name": "services"}},
+          {"chain": {"table": "skiff-proxy", "name": "service-endpoints-check"}},
           {"chain": {"table": "skiff-proxy", "name": "endpoint-X-a"}},
           {"chain": {"table": "kube-proxy", "name": "endpoint-Y-b"}}]}"#;
         let mut inv = Inventory::default();

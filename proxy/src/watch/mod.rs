@@ -1,16 +1,16 @@
-//! Watching the API server: reflectors over Services and EndpointSlices in every namespace,
-//! feeding stores the sync loop reads, recording which Services each change touches and
-//! signalling the loop; and the node's identity from its Node object.
+//! Watching the API server: watchers over Services and EndpointSlices in every namespace,
+//! feeding compact stores the sync loop reads, recording which Services each change touches
+//! and signalling the loop; and the node's identity from its Node object.
 
 mod index;
 mod node;
+mod store;
 
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client};
 use tokio::task::JoinHandle;
@@ -20,20 +20,21 @@ use crate::sync::{Dirty, ObjectSource, ServiceObjects, SyncTrigger};
 
 pub use index::WatchIndex;
 pub use node::{node_context, node_ips, NodeLookupError};
+pub use store::{CompactStore, Pruned};
 
 /// The watched Services and EndpointSlices, and which Services changed.
 #[derive(Clone)]
 pub struct Stores {
-    services: Store<Service>,
-    slices: Store<EndpointSlice>,
+    services: CompactStore<Service>,
+    slices: CompactStore<EndpointSlice>,
     index: Arc<Mutex<WatchIndex>>,
 }
 
 impl Stores {
     /// Waits until both stores hold their initial lists.
-    pub async fn wait_ready(&self) -> Result<(), reflector::store::WriterDropped> {
-        self.services.wait_until_ready().await?;
-        self.slices.wait_until_ready().await
+    pub async fn wait_ready(&self) {
+        self.services.wait_until_ready().await;
+        self.slices.wait_until_ready().await;
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, WatchIndex> {
@@ -58,31 +59,24 @@ impl ObjectSource for Stores {
         let names = self.index().slices_of(key);
         let slices = names
             .iter()
-            .filter_map(|name| {
-                self.slices
-                    .get(&ObjectRef::new(name).within(&key.namespace))
-            })
+            .filter_map(|name| self.slices.get(&key.namespace, name))
             // The index may lag the store by one event; that event dirties the Service again.
             .filter(|s| ServiceKey::of_slice(s).as_ref() == Some(key))
             .collect();
         ServiceObjects {
-            service: self
-                .services
-                .get(&ObjectRef::new(&key.name).within(&key.namespace)),
+            service: self.services.get(&key.namespace, &key.name),
             slices,
         }
     }
 }
 
-/// Starts the reflectors on the current tokio runtime; every change is recorded in the index
+/// Starts the watchers on the current tokio runtime; every change is recorded in the index
 /// and notifies `trigger`.
 pub fn start(client: Client, trigger: SyncTrigger) -> (Stores, Vec<JoinHandle<()>>) {
-    let (services, services_writer) = reflector::store::<Service>();
-    let (slices, slices_writer) = reflector::store::<EndpointSlice>();
     let index = Arc::new(Mutex::new(WatchIndex::new()));
     let stores = Stores {
-        services,
-        slices,
+        services: CompactStore::new(),
+        slices: CompactStore::new(),
         index: index.clone(),
     };
     let service_index = index.clone();
@@ -91,7 +85,7 @@ pub fn start(client: Client, trigger: SyncTrigger) -> (Stores, Vec<JoinHandle<()
     let tasks = vec![
         tokio::spawn(reflect(
             Api::<Service>::all(client.clone()),
-            services_writer,
+            stores.services.clone(),
             trigger.clone(),
             "services",
             move |event: &watcher::Event<Service>| {
@@ -107,7 +101,7 @@ pub fn start(client: Client, trigger: SyncTrigger) -> (Stores, Vec<JoinHandle<()
         )),
         tokio::spawn(reflect(
             Api::<EndpointSlice>::all(client),
-            slices_writer,
+            stores.slices.clone(),
             trigger,
             "endpointslices",
             move |event: &watcher::Event<EndpointSlice>| {
@@ -130,34 +124,45 @@ pub fn start(client: Client, trigger: SyncTrigger) -> (Stores, Vec<JoinHandle<()
 
 async fn reflect<K>(
     api: Api<K>,
-    writer: reflector::store::Writer<K>,
+    store: CompactStore<K>,
     trigger: SyncTrigger,
     resource: &'static str,
     record: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: kube::Resource<DynamicType = ()> + Pruned + Clone + std::fmt::Debug,
 {
-    // The reflector applies each event to the store before yielding it, so by the time the
-    // index records a change the store already holds it.
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(resource, %error, "watch failed; retrying");
+                continue;
+            }
+        };
+        // Each event reaches the store before the index records it, so by the time the loop
+        // reads a dirty Service the store holds the change. A relist is applied as a whole at
+        // InitDone; the pieces before are not yet the new state.
         match event {
-            // A relist is applied as a whole at InitDone; the pieces before are not yet the
-            // new state.
-            Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
-            Ok(event) => {
+            watcher::Event::Init => store.relist_started(),
+            watcher::Event::InitApply(object) => store.relist_object(object),
+            watcher::Event::InitDone => {
+                store.relisted();
+                record(&watcher::Event::InitDone);
+                trigger.notify();
+            }
+            watcher::Event::Apply(object) => {
+                let event = watcher::Event::Apply(object.clone());
+                store.apply(object);
                 record(&event);
                 trigger.notify();
             }
-            Err(error) => tracing::warn!(resource, %error, "watch failed; retrying"),
+            watcher::Event::Delete(object) => {
+                store.delete(&object);
+                record(&watcher::Event::Delete(object));
+                trigger.notify();
+            }
         }
     }
 }
