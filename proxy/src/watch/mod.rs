@@ -152,7 +152,10 @@ async fn reflect<K>(
                 record(&watcher::Event::InitDone);
                 trigger.notify();
             }
-            watcher::Event::Apply(object) => {
+            watcher::Event::Apply(mut object) => {
+                // Pruned first: the index reads only names and the service label, so the copy
+                // it is given is the small one.
+                object.prune();
                 let event = watcher::Event::Apply(object.clone());
                 store.apply(object);
                 record(&event);
